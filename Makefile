@@ -1,0 +1,137 @@
+# mailtest - one non-recursive Makefile.
+#
+#   make                 bin/mailtest, bin/mailtestd
+#   make check           every test: unit, end-to-end, conformance; then the
+#                        same under ASan+UBSan, then a valgrind pass
+#   make check-fast      the normal build's tests only
+#   make san             the ASan+UBSan build in build-san/
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make bench           benchmarks against peers (bench/README.md)
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SYSCONFDIR ?= /etc
+CC        ?= cc
+SAN       ?=
+PYTHON    ?= /usr/bin/python3
+
+PKGS      := libevent_core libevent_extra libevent_openssl libevent_pthreads \
+             openssl opendkim jansson sqlite3 libpq libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT       ?= -O2 -g
+WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+             -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+             -Wno-format-truncation
+CPPFLAGS  += -D_GNU_SOURCE -DMAILTEST_VERSION='"$(VERSION)"' \
+             -DSYSCONFDIR='"$(SYSCONFDIR)"'
+LDLIBS    := $(PKG_LIBS) -lspf2 -lopendmarc -lresolv -lpthread -lm
+
+ifeq ($(SAN),1)
+BUILD     := build-san
+BINDIR    := $(BUILD)/bin
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+else
+BUILD     ?= build
+BINDIR    := bin
+endif
+
+ALL_CFLAGS = $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+
+COMMON_SRC := $(wildcard common/*.c)
+VERIFY_SRC := $(wildcard verify/*.c)
+REPLY_SRC  := $(filter-out reply/mailtest.c,$(wildcard reply/*.c))
+SMTPD_SRC  := $(filter-out smtpd/mailtestd.c,$(wildcard smtpd/*.c))
+LIB_SRC    := $(COMMON_SRC) $(VERIFY_SRC) $(REPLY_SRC) $(SMTPD_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB        := $(BUILD)/libmailtest.a
+
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGS      := $(BINDIR)/mailtest
+ifneq ($(wildcard smtpd/mailtestd.c),)
+PROGS      += $(BINDIR)/mailtestd
+endif
+
+.PHONY: all san check check-fast check-unit check-e2e check-san check-valgrind \
+        install uninstall clean bench fuzz unit
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/mailtest: $(BUILD)/obj/reply/mailtest.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/mailtestd: $(BUILD)/obj/smtpd/mailtestd.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+san:
+	$(MAKE) SAN=1 all unit
+
+# ---- tests ---------------------------------------------------------------
+# tests/check.sh runs one build's suites; MAILTEST_BUILD tells it which.
+check-fast: all unit
+	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh all
+
+check-unit: all unit
+	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh unit
+
+check-e2e: all unit
+	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh pytest
+
+check-san:
+	$(MAKE) SAN=1 all unit
+	MAILTEST_BINDIR=build-san/bin MAILTEST_TESTBIN=build-san/tests MAILTEST_SAN=1 \
+	    tests/check.sh all
+
+check-valgrind: all unit
+	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh valgrind
+
+check: check-fast check-san check-valgrind
+	@echo "make check: all suites passed (normal, ASan+UBSan, valgrind)"
+
+# ---- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 755 $(BINDIR)/mailtest $(DESTDIR)$(PREFIX)/bin/mailtest
+	if [ -f $(BINDIR)/mailtestd ]; then \
+	    install -m 755 $(BINDIR)/mailtestd $(DESTDIR)$(PREFIX)/sbin/mailtestd; fi
+	if [ -d deploy/man ]; then for m in deploy/man/*.[0-9]; do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; fi
+	if [ -f deploy/mailtestd.service ]; then \
+	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system; \
+	    sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        deploy/mailtestd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mailtestd.service; fi
+	if [ -f deploy/mailtest.conf.example ]; then \
+	    install -d $(DESTDIR)$(SYSCONFDIR)/mailtest; \
+	    install -m 644 deploy/mailtest.conf.example $(DESTDIR)$(SYSCONFDIR)/mailtest/mailtest.conf.example; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mailtest $(DESTDIR)$(PREFIX)/sbin/mailtestd
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/unit/*.d)

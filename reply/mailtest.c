@@ -1,0 +1,340 @@
+/*
+ * mailtest.c - the command-line front: `mailtest verify` (offline checks on
+ * files, the same engine as the daemon), and the operator commands.
+ *
+ *   mailtest verify [options] FILE...   exit 0 verified, 1 unreadable or
+ *                                       unparsable file, 2 usage
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../common/dns.h"
+#include "../common/log.h"
+#include "../common/msg.h"
+#include "../common/util.h"
+#include "../verify/verify.h"
+#include "report.h"
+
+#define MAX_RCPT	1000
+
+static const char *progname = "mailtest";
+
+static void
+usage_main(FILE *f)
+{
+	fprintf(f,
+	    "usage: mailtest COMMAND [options]\n"
+	    "\n"
+	    "commands:\n"
+	    "  verify     check SPF, DKIM, DMARC, ADSP and iprev on message files\n"
+	    "  version    print the version\n"
+	    "\n"
+	    "`mailtest COMMAND --help` describes each command.\n");
+}
+
+static void
+usage_verify(FILE *f)
+{
+	fprintf(f,
+	    "usage: mailtest verify [--ip ADDR] [--helo NAME] [--mail-from ADDR]\n"
+	    "                       [--rcpt ADDR]... [--dns HOST[:PORT]]...\n"
+	    "                       [--format text|json|ar] [-c CONFIG] FILE...\n"
+	    "\n"
+	    "Reads RFC 5322 messages (\"-\" for standard input) and checks them as if\n"
+	    "they had arrived from ADDR, which said HELO NAME and MAIL FROM:<ADDR>.\n"
+	    "Without --mail-from, the message's Return-Path: is used; \"\" is <>.\n"
+	    "One file: one report.  Several files: one JSON object per line (NDJSON),\n"
+	    "each with \"file\", sharing one DNS cache.\n"
+	    "\n"
+	    "  --ip ADDR            client IP address (IPv4 or IPv6)\n"
+	    "  --helo NAME          HELO/EHLO name\n"
+	    "  --mail-from ADDR     envelope sender (\"\" for the null sender)\n"
+	    "  --rcpt ADDR          envelope recipient (repeatable)\n"
+	    "  --dns HOST[:PORT]    DNS server to ask (repeatable; default: config,\n"
+	    "                       then /etc/resolv.conf)\n"
+	    "  --dns-timeout MS     per-attempt DNS timeout (default 2000)\n"
+	    "  --format FMT         text, json or ar (Authentication-Results only)\n"
+	    "  --authserv-id NAME   authserv-id for Authentication-Results\n"
+	    "  --time EPOCH         verify as of this time (signature expiry)\n"
+	    "  -c FILE              read DNS and limits from a mailtest.conf\n"
+	    "\n"
+	    "Exit status: 0 every file was verified (whatever the verdicts),\n"
+	    "1 a file could not be read or parsed, 2 usage error.\n");
+}
+
+enum fmt { FMT_TEXT, FMT_JSON, FMT_AR };
+
+struct verify_opts {
+	const char	*ip, *helo, *mail_from, *authserv_id, *config;
+	const char	*rcpt[MAX_RCPT];
+	size_t		 nrcpt;
+	const char	*dns[DNS_MAX_SERVERS];
+	int		 ndns;
+	long		 dns_timeout;
+	long		 fixed_time;
+	enum fmt	 format;
+	int		 format_given;
+};
+
+/* Return-Path: <x> from the message, when --mail-from was not given. */
+static char *
+return_path(const char *buf, size_t len)
+{
+	struct msg m;
+	char *v = NULL, *s, *e;
+
+	if (msg_parse(&m, buf, len, NULL) < 0)
+		return NULL;
+	v = msg_get_value(&m, "Return-Path");
+	msg_free(&m);
+	if (v == NULL)
+		return NULL;
+	s = strchr(v, '<');
+	e = strrchr(v, '>');
+	if (s && e && e > s) {
+		memmove(v, s + 1, (size_t)(e - s - 1));
+		v[e - s - 1] = '\0';
+	}
+	return v;
+}
+
+static int
+verify_one(struct verify_ctx *ctx, const struct verify_opts *o, const char *file,
+    int many, const char *authserv_id)
+{
+	struct verify_input in;
+	struct verify_result res;
+	struct report_meta meta = { 0 };
+	char *buf = NULL, *rp = NULL, *out;
+	size_t len = 0;
+	int rc = 0;
+
+	/* 64 MiB: more than any message size limit; the header limit is msg.h's */
+	if (read_file(file, 64 * 1024 * 1024, &buf, &len) < 0) {
+		fprintf(stderr, "%s: %s: cannot read: %s\n", progname, file,
+		    errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+		if (many) {
+			json_t *j = json_object();
+			char *s;
+
+			json_object_set_new(j, "file", report_jstr(file));
+			json_object_set_new(j, "error", json_string("cannot read"));
+			s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			puts(s);
+			free(s);
+			json_decref(j);
+		}
+		return 1;
+	}
+	memset(&in, 0, sizeof(in));
+	in.msg = buf;
+	in.msglen = len;
+	in.client_ip = o->ip;
+	in.helo = o->helo;
+	if (o->mail_from)
+		in.mail_from = o->mail_from;
+	else
+		in.mail_from = rp = return_path(buf, len);
+	in.rcpt = o->rcpt;
+	in.nrcpt = o->nrcpt;
+	if (verify_run(ctx, &in, &res) < 0)
+		rc = 1;
+	if (res.message_error) {
+		fprintf(stderr, "%s: %s: cannot parse the message: %s\n", progname,
+		    file, res.message_error);
+		rc = 1;
+	}
+	meta.authserv_id = authserv_id;
+	meta.file = many ? file : NULL;
+	switch (o->format) {
+	case FMT_JSON:
+		out = report_json_text(&res, &meta, !many);
+		break;
+	case FMT_AR:
+		out = report_ar(&res, authserv_id, !many);
+		break;
+	default:
+		out = report_text(&res, &meta);
+		break;
+	}
+	if (many && o->format == FMT_TEXT)
+		printf("==> %s <==\n", file);
+	fputs(out, stdout);
+	if (out[0] && out[strlen(out) - 1] != '\n')
+		fputc('\n', stdout);
+	free(out);
+	verify_result_free(&res);
+	free(rp);
+	free(buf);
+	return rc;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "mail-from", required_argument, NULL, 'm' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "dns", required_argument, NULL, 'd' },
+		{ "dns-timeout", required_argument, NULL, 'T' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "authserv-id", required_argument, NULL, 'a' },
+		{ "time", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct verify_opts o;
+	struct config cf;
+	struct dns_config dc = { 0 };
+	struct verify_config vc = { 0 };
+	struct dns_resolver *dns;
+	struct verify_ctx *ctx;
+	char err[512];
+	int c, rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.format = FMT_TEXT;
+	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+		long v;
+
+		switch (c) {
+		case 'i': o.ip = optarg; break;
+		case 'H': o.helo = optarg; break;
+		case 'm': o.mail_from = optarg; break;
+		case 'a': o.authserv_id = optarg; break;
+		case 'c': o.config = optarg; break;
+		case 'r':
+			if (o.nrcpt == MAX_RCPT) {
+				fprintf(stderr, "%s: more than %d --rcpt\n", progname, MAX_RCPT);
+				return 2;
+			}
+			o.rcpt[o.nrcpt++] = optarg;
+			break;
+		case 'd':
+			if (o.ndns == DNS_MAX_SERVERS) {
+				fprintf(stderr, "%s: at most %d --dns servers\n", progname,
+				    DNS_MAX_SERVERS);
+				return 2;
+			}
+			o.dns[o.ndns++] = optarg;
+			break;
+		case 'T':
+			if (str_to_long(optarg, 10, 60000, &v) < 0) {
+				fprintf(stderr, "%s: --dns-timeout: 10 to 60000 ms\n", progname);
+				return 2;
+			}
+			o.dns_timeout = v;
+			break;
+		case 't':
+			if (str_to_long(optarg, 1, 4102444800L, &v) < 0) {
+				fprintf(stderr, "%s: --time: seconds since 1970\n", progname);
+				return 2;
+			}
+			o.fixed_time = v;
+			break;
+		case 'f':
+			o.format_given = 1;
+			if (strcmp(optarg, "json") == 0)
+				o.format = FMT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				o.format = FMT_TEXT;
+			else if (strcmp(optarg, "ar") == 0)
+				o.format = FMT_AR;
+			else {
+				fprintf(stderr, "%s: --format must be text, json or ar\n",
+				    progname);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage_verify(stdout);
+			return 0;
+		default:
+			usage_verify(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s verify: no message file given\n", progname);
+		usage_verify(stderr);
+		return 2;
+	}
+	if (o.config) {
+		if (config_load(&cf, o.config, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			config_free(&cf);
+			return 2;
+		}
+	} else
+		config_defaults(&cf);
+	if (o.ndns) {
+		for (int i = 0; i < o.ndns; i++)
+			dc.servers[i] = o.dns[i];
+		dc.nservers = o.ndns;
+	} else {
+		for (size_t i = 0; i < cf.dns_server.n && i < DNS_MAX_SERVERS; i++)
+			dc.servers[dc.nservers++] = cf.dns_server.v[i];
+	}
+	dc.timeout_ms = o.dns_timeout ? (int)o.dns_timeout : (int)cf.dns_timeout_ms;
+	dc.attempts = (int)cf.dns_attempts;
+	dc.cache_size = (size_t)cf.dns_cache_size;
+	dc.max_ttl = (uint32_t)cf.dns_max_ttl;
+	if ((dns = dns_resolver_new(&dc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		config_free(&cf);
+		return 2;
+	}
+	vc.dns = dns;
+	vc.authserv_id = o.authserv_id ? o.authserv_id : cf.authserv_id;
+	vc.public_suffix_list = cf.public_suffix_list;
+	vc.dkim_max_signatures = (int)cf.dkim_max_signatures;
+	vc.dkim_min_key_bits = (int)cf.dkim_min_key_bits;
+	vc.fixed_time = (time_t)o.fixed_time;
+	if ((ctx = verify_ctx_new(&vc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		dns_resolver_free(dns);
+		config_free(&cf);
+		return 2;
+	}
+	if (argc - optind > 1 && !o.format_given)
+		o.format = FMT_JSON;	/* batch mode is NDJSON */
+	for (int i = optind; i < argc; i++)
+		if (verify_one(ctx, &o, argv[i], argc - optind > 1, vc.authserv_id) != 0)
+			rc = 1;
+	fflush(stdout);
+	verify_ctx_free(ctx);
+	dns_resolver_free(dns);
+	config_free(&cf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	log_open("mailtest", 1, LOG_WARNING);
+	if (argc < 2) {
+		usage_main(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("mailtest %s\n", MAILTEST_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage_main(stdout);
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown command \"%s\"\n", progname, argv[1]);
+	usage_main(stderr);
+	return 2;
+}

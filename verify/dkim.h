@@ -1,0 +1,25 @@
+/*
+ * dkim.h - DKIM verification (RFC 6376, RFC 8463 ed25519, RFC 8301) with
+ * libopendkim, keys fetched through the common DNS layer.
+ *
+ * Entry points: dkim_ctx_new() per thread, dkim_check_run(), dkim_sigs_free().
+ * dkim_check_run() reports every DKIM-Signature field on its own, in header
+ * order (at most max_signatures are verified; the rest are reported as
+ * policy "too-many-signatures").  Never fails: problems are verdicts.
+ * Ownership: *sigs is allocated (dkim_sigs_free()).
+ */
+#ifndef MT_DKIM_H
+#define MT_DKIM_H
+
+#include "../common/msg.h"
+#include "verify.h"
+
+struct dkim_ctx;
+
+struct dkim_ctx *dkim_ctx_new(const struct verify_config *, char *err, size_t errlen);
+void	 dkim_ctx_free(struct dkim_ctx *);
+void	 dkim_check_run(struct dkim_ctx *, const struct msg *, time_t now,
+	    struct dkim_sig **sigs, size_t *nsigs);
+void	 dkim_sigs_free(struct dkim_sig *, size_t n);
+
+#endif
