@@ -38,7 +38,7 @@ OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS   += -fsanitize=address,undefined
 else
 BUILD     ?= build
-BINDIR    := bin
+BINDIR    ?= bin
 endif
 
 ALL_CFLAGS = $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
