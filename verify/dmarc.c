@@ -562,6 +562,7 @@ struct view {
 	enum dmarc_req		 published, applied;
 	struct align_out	 al;
 	int			 author_multi;
+	char			 why[512];	/* RFC 7489 view: no record, why */
 };
 
 static void
@@ -878,7 +879,7 @@ eval_7489(struct eval *ev, const char *author, const struct spf_check *spf,
 	sbuf_init(&why, 2048);
 	pol = discover_7489(ev, author, arg.org, &v->result, &why);
 	if (pol == NULL) {
-		sbuf_printf(lib, "%s", sbuf_str(&why));
+		str_copy(v->why, sbuf_str(&why), sizeof(v->why));
 		sbuf_free(&why);
 		return;
 	}
@@ -888,6 +889,8 @@ eval_7489(struct eval *ev, const char *author, const struct spf_check *spf,
 	dmarc_record_parse(pol->text, pol->len, DMARC_SPEC_7489, &r7);
 	if (!record_effective(&r7, &eff, &as_none)) {
 		v->result = AUTH_NONE;
+		snprintf(v->why, sizeof(v->why), "no valid p= and no valid rua= in the "
+		    "record at _dmarc.%s (RFC 7489 6.6.3)", pol->domain);
 		dmarc_record_free(&r7);
 		return;
 	}
@@ -925,15 +928,16 @@ compare_views(const char *author, const struct view *n, const struct view *o,
 	const char *po = out->rfc7489.policy;
 	struct sbuf b;
 
-	if (n->result == o->result && str_same(pn, po) && strcmp(n->org, o->org) == 0 &&
+	int org_differs = *n->org && *o->org && strcmp(n->org, o->org) != 0;
+
+	if (n->result == o->result && str_same(pn, po) && !org_differs &&
 	    n->al.spf == o->al.spf && n->al.dkim == o->al.dkim && *libnote == '\0')
 		return NULL;
 	sbuf_init(&b, 8192);
-	if (strcmp(n->org, o->org) != 0)
+	if (org_differs)
 		sbuf_printf(&b, "an RFC 7489 receiver uses the public suffix list and "
 		    "finds the organizational domain %s; RFC 9989's tree walk finds %s. ",
-		    *o->org ? o->org : "(none: it is a public suffix)",
-		    *n->org ? n->org : "(unknown)");
+		    o->org, n->org);
 	if (n->author_multi && o->result == AUTH_NONE)
 		sbuf_printf(&b, "RFC 7489 6.6.3 ends policy discovery at the several "
 		    "records of _dmarc.%s; RFC 9989 4.10 discards them and walks on. ",
@@ -958,8 +962,9 @@ compare_views(const char *author, const struct view *n, const struct view *o,
 	if (n->al.spf != o->al.spf && o->result != AUTH_NONE && n->result != AUTH_NONE)
 		sbuf_printf(&b, "SPF is %saligned under RFC 7489 but %saligned under "
 		    "RFC 9989. ", o->al.spf ? "" : "not ", n->al.spf ? "" : "not ");
-	sbuf_printf(&b, "RFC 7489: %s%s%s; RFC 9989: %s%s%s.", auth_res_name(o->result),
-	    po ? ", policy " : "", po ? po : "", auth_res_name(n->result),
+	sbuf_printf(&b, "RFC 7489: %s%s%s%s%s%s; RFC 9989: %s%s%s.",
+	    auth_res_name(o->result), po ? ", policy " : "", po ? po : "",
+	    *o->why ? " (" : "", o->why, *o->why ? ")" : "", auth_res_name(n->result),
 	    pn ? ", policy " : "", pn ? pn : "");
 	if (*libnote)
 		sbuf_printf(&b, " %s.", libnote);
