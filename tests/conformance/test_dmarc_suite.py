@@ -273,6 +273,7 @@ def test_authheaders_driver(entry, dns, conformance):
         assert d['rfc7489']['note'], 'the RFC 7489 difference must be explained'
 
 
+@pytest.mark.valgrind
 def test_gov_nxdomain_takes_np(dns, conformance):
     """The other branch of test.gov.message: example.gov NXDOMAIN -> np=reject."""
     zone = dict(load_yaml(conformance, 'zones.yml')['authheaders'])
@@ -464,6 +465,7 @@ def test_aligned_flag_on_each_signature(dns):
     assert out['dmarc']['aligned_dkim_domain'] == 'mail.example.com'
 
 
+@pytest.mark.valgrind
 def test_libopendmarc_alignment_is_corrected(dns):
     """libopendmarc 1.4.2 aligns d=com with example.com (its relaxed check is a
     string-prefix test on reversed names); RFC 7489 3.1.1 needs the same PSL
@@ -474,6 +476,7 @@ def test_libopendmarc_alignment_is_corrected(dns):
     assert 'libopendmarc 1.4.2 on its own would say pass' in v['note']
 
 
+@pytest.mark.valgrind
 def test_rfc7489_uses_psl_default_rule(dns):
     """B.4.3's names under an unlisted TLD: the PSL "*" rule gives bank.example
     (libpsl); libopendmarc's own lookup finds nothing there."""
@@ -500,6 +503,7 @@ def test_walk_failure_above_author_with_identical_identifier_passes(dns):
     assert (d['result'], d['policy']) == ('pass', 'reject')
 
 
+@pytest.mark.valgrind
 def test_walk_failure_above_author_with_differing_identifier(dns):
     dns.set_zone({'_dmarc.example.com': [{'TXT': 'v=DMARC1; p=reject'}], '_dmarc.com': [{'RCODE': 2}]})
     d = dmarcq(dns, author='example.com', dkim=[('pass', 'mail.example.com')])['dmarc']
@@ -564,6 +568,7 @@ def test_permerror_without_author(dns):
     assert d['rfc7489']['result'] == 'permerror'
 
 
+@pytest.mark.valgrind
 def test_record_fields_and_dnssec(dns):
     dns.set_zone({'_dmarc.example.com': [
         {'TXT': 'v=DMARC1; p=quarantine; sp=reject; np=none; adkim=s; aspf=r; pct=20; t=y; '
@@ -592,6 +597,7 @@ def test_invalid_sp_with_rua_acts_as_none(dns):
     assert (d['rfc7489']['result'], d['rfc7489']['policy']) == ('fail', 'none')
 
 
+@pytest.mark.valgrind
 def test_hostile_record_long_values(dns):
     """Values longer than libopendmarc's fixed tag buffers never reach it."""
     long_uri = 'mailto:' + 'a' * 600 + '@example.com'
