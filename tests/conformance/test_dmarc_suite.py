@@ -605,3 +605,32 @@ def test_hostile_record_long_values(dns):
     d = dmarcq(dns, author='example.com', dkim=[('pass', 'example.com')])['dmarc']
     assert (d['result'], d['rfc7489']['result']) == ('pass', 'pass')
     assert d['rua'] == long_uri
+
+
+# ---- end-to-end cases that need no SPF or DKIM pass (run with the placeholders too) ----
+
+@pytest.mark.valgrind
+def test_e2e_unauthenticated_message_fails_with_policy(dns, verify):
+    dns.set_zone({'_dmarc.example.com': [{'TXT': 'v=DMARC1; p=reject; rua=mailto:r@example.com'}]})
+    out, _ = verify(dkimsign.message('user@example.com'), ip=CLIENT_IP, helo=HELO,
+                    mail_from='x@nospf.example.net')
+    d = out['dmarc']
+    assert (d['result'], d['policy'], d['domain'], d['org_domain']) == (
+        'fail', 'reject', 'example.com', 'example.com')
+    assert d['record'] == 'v=DMARC1; p=reject; rua=mailto:r@example.com'
+    assert 'dmarc=fail' in out['authentication_results']
+
+
+def test_e2e_two_from_fields_is_permerror(dns, verify):
+    dns.set_zone({'_dmarc.example.com': [{'TXT': 'v=DMARC1; p=reject'}]})
+    msg = dkimsign.message('user@example.com', extra=['From: other@example.org'])
+    out, _ = verify(msg, ip=CLIENT_IP, helo=HELO, mail_from='x@example.com')
+    assert out['dmarc']['result'] == 'permerror'
+    assert 'more than one From' in out['dmarc']['reason']
+
+
+def test_e2e_no_record_is_none(dns, verify):
+    dns.set_zone({})
+    out, _ = verify(dkimsign.message('user@example.com'), ip=CLIENT_IP, helo=HELO,
+                    mail_from='x@example.com')
+    assert (out['dmarc']['result'], out['dmarc']['rfc7489']['result']) == ('none', 'none')
