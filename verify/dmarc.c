@@ -649,9 +649,11 @@ decide_policy(struct eval *ev, const char *author, const struct fetch *pol,
 	out->policy = xstrdup(dmarc_req_name(v->applied));
 	out->policy_tag = xstrdup(v->tag);
 	sbuf_printf(b, "; policy %s (%s=", dmarc_req_name(v->applied), v->tag);
-	sbuf_printf(b, "%s%s)", dmarc_req_name(v->published),
+	sbuf_printf(b, "%s%s%s%s)", dmarc_req_name(v->published),
 	    strcmp(v->tag, "np") == 0 ? ", the subdomain does not exist" :
-	    strcmp(v->tag, "sp") == 0 ? ", an existing subdomain" : "");
+	    strcmp(v->tag, "sp") == 0 ? ", an existing subdomain" : "",
+	    str_caseeq(pol->domain, author) ? "" : ", from the record of ",
+	    str_caseeq(pol->domain, author) ? "" : pol->domain);
 	if (v->applied != v->published)
 		sbuf_printf(b, ", lowered from %s by t=y (testing)",
 		    dmarc_req_name(v->published));
@@ -709,6 +711,9 @@ eval_9989(struct eval *ev, const char *author, const struct spf_check *spf,
 	out->dkim_aligned = v->al.dkim;
 	out->aligned_dkim_domain = v->al.dkim_domain ? xstrdup(v->al.dkim_domain) : NULL;
 	sbuf_init(&b, 8192);
+	if (f0->st == FS_MULTI)
+		sbuf_printf(&b, "the several DMARC records at _dmarc.%s are discarded "
+		    "(RFC 9989 4.10 step 2); ", author);
 	if (as_none)
 		sbuf_printf(&b, "the record lacks a valid p= (or has an invalid sp=/np=) "
 		    "but has a valid rua=, so it acts as p=none (RFC 9989 4.10.1); ");
