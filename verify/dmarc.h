@@ -31,6 +31,7 @@ void	 dmarc_check_run(struct dmarc_ctx *, const char *from_domain,
 void	 dmarc_result_free(struct dmarc_result *);
 /* 0 and the name in out, or -1 (a public suffix itself, invalid, no list). */
 int	 dmarc_psl_org(struct dmarc_ctx *, const char *domain, char *out, size_t outlen);
+/* libopendmarc's opendmarc_get_tld(); only while some dmarc_ctx exists */
 int	 dmarc_opendmarc_org(const char *domain, char *out, size_t outlen);
 
 #endif
