@@ -143,6 +143,8 @@ struct dmarc_result {
 		char		*org_domain;	/* public-suffix-list org domain */
 		char		*policy;
 		char		*note;	/* where and why it differs, NULL if same */
+		int		 spf_aligned;	/* under RFC 7489 (PSL) alignment */
+		int		 dkim_aligned;
 	} rfc7489;
 };
 
