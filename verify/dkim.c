@@ -83,8 +83,12 @@ struct dkim_ctx {
 
 struct tag {
 	char		 name[DKIM_MAX_TAGNAME + 1];
-	char		*val;		/* owned; white space removed */
+	char		*val;		/* owned; trimmed (see tags_parse()) */
 };
+
+/* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5, 3.6.1). */
+static const char *const sig_strip[] = { "b", "bh", "h", "q", "z", NULL };
+static const char *const key_strip[] = { "p", "h", "s", "t", NULL };
 
 struct tags {
 	struct tag	 t[DKIM_MAX_TAGS];
@@ -212,10 +216,12 @@ quote(char *out, size_t n, const char *s, size_t len)
  * RFC 6376 3.2 tag-list: tag=value pairs separated by ';', FWS around
  * names and values, tag-name = ALPHA *(ALPHA / DIGIT / "_"), VALCHAR =
  * %x21-3A / %x3C-7E, no tag twice.  Empty elements are tolerated.  Values
- * are stored with their white space removed.  0, or -1 with err.
+ * are trimmed; the tags named in strip (base64 and colon-separated lists,
+ * where the grammar allows FWS inside) lose all white space.  0, or -1.
  */
 static int
-tags_parse(struct tags *tl, const char *s, size_t len, char *err, size_t errlen)
+tags_parse(struct tags *tl, const char *s, size_t len, const char *const *strip,
+    char *err, size_t errlen)
 {
 	size_t p = 0;
 
@@ -277,12 +283,19 @@ tags_parse(struct tags *tl, const char *s, size_t len, char *err, size_t errlen)
 		tg = &tl->t[tl->n++];
 		memcpy(tg->name, s + ns, ne - ns);
 		tg->name[ne - ns] = '\0';
+		while (vs < ve && is_fws((unsigned char)s[vs]))
+			vs++;
+		while (ve > vs && is_fws((unsigned char)s[ve - 1]))
+			ve--;
 		tg->val = xmalloc(ve - vs + 1);
 		{
 			size_t o = 0;
+			int squeeze = 0;
 
+			for (int k = 0; strip[k]; k++)
+				squeeze |= strcmp(strip[k], tg->name) == 0;
 			for (size_t k = vs; k < ve; k++)
-				if (!is_fws((unsigned char)s[k]))
+				if (!squeeze || !is_fws((unsigned char)s[k]))
 					tg->val[o++] = s[k];
 			tg->val[o] = '\0';
 		}
@@ -412,6 +425,32 @@ qp_decode(const char *s)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/*
+ * RFC 6376 3.5 d= and s=: sub-domain *("." sub-domain), labels of letters,
+ * digits and '-' (and '_', seen in selectors in the wild), 1..63 octets.
+ */
+static int
+name_syntax_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (*s == '\0' || strlen(s) > DNS_MAX_NAME)
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (is_alpha((unsigned char)*s) || is_digit((unsigned char)*s) ||
+		    *s == '-' || *s == '_') {
+			if (++label > DNS_MAX_LABEL)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0;
 }
 
 /* d= equal to or a parent of dom (case-insensitive, label boundary). */
@@ -544,7 +583,7 @@ sig_check_tags(struct sigst *sg, time_t now)
 		    "canonicalization (simple or relaxed, RFC 6376 3.4)", q));
 		return;
 	}
-	if (!dns_name_ok(sg->d) || !dns_name_ok(sg->s) ||
+	if (!name_syntax_ok(sg->d) || !name_syntax_ok(sg->s) ||
 	    strlen(sg->s) + strlen(sg->d) + sizeof("._domainkey.") > DNS_MAX_NAME + 1) {
 		char q2[DKIM_QUOTE + 8];
 
@@ -631,7 +670,8 @@ sig_prepare(struct sigst *sg, time_t now)
 	sg->l = sg->t = sg->x = -1;
 	sg->used = -1;
 	sg->lr.body_ok = -1;
-	if (tags_parse(&sg->tags, sg->f->value, sg->f->valuelen, err, sizeof(err)) < 0) {
+	if (tags_parse(&sg->tags, sg->f->value, sg->f->valuelen, sig_strip, err,
+	    sizeof(err)) < 0) {
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("the DKIM-Signature "
 		    "field cannot be parsed: %s", err));
 		return;
@@ -728,7 +768,7 @@ key_parse(struct keyrec *kr, const char *txt, size_t len)
 		snprintf(kr->err, sizeof(kr->err), "the record holds a NUL byte");
 		return;
 	}
-	if (tags_parse(&tl, txt, len, kr->err, sizeof(kr->err)) < 0)
+	if (tags_parse(&tl, txt, len, key_strip, kr->err, sizeof(kr->err)) < 0)
 		return;
 	v = tag_get(&tl, "v");
 	if (v != NULL && (tl.n == 0 || strcmp(tl.t[0].name, "v") != 0)) {
@@ -1098,6 +1138,23 @@ pass_drift(const struct msgstate *st)
 	return (uint64_t)drift;
 }
 
+static int
+lib_setup_error(int e)
+{
+	switch (e) {
+	case DKIM_SIGERROR_OK:
+	case DKIM_SIGERROR_UNKNOWN:
+	case DKIM_SIGERROR_BADSIG:
+	case DKIM_SIGERROR_NOKEY:
+	case DKIM_SIGERROR_KEYTOOSMALL:
+	case DKIM_SIGERROR_TOOLARGE_L:
+	case DKIM_SIGERROR_KEYDECODE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 /* What the library found, read before the handle is freed. */
 static void
 collect(DKIM *d, struct sigst *sg)
@@ -1118,6 +1175,8 @@ collect(DKIM *d, struct sigst *sg)
 	sg->lr.bh = dkim_sig_getbh(sg->si);
 	if (dkim_sig_getkeysize(sg->si, &sg->lr.bits) != DKIM_STAT_OK)
 		sg->lr.bits = 0;
+	if (lib_setup_error(sg->lr.err))
+		return;		/* no canonicalization: the hashes would assert() */
 	if (dkim_sig_gethashes(sg->si, &hh, &hhlen, &bhash, &bhlen) == DKIM_STAT_OK &&
 	    (n = b64_decode(sg->bh, NULL)) >= 0) {
 		unsigned char *want = xmalloc((size_t)n + 1);
@@ -1187,23 +1246,6 @@ out_free:
 }
 
 /* ------------------------------------------------------------ verdict */
-
-static int
-lib_setup_error(int e)
-{
-	switch (e) {
-	case DKIM_SIGERROR_OK:
-	case DKIM_SIGERROR_UNKNOWN:
-	case DKIM_SIGERROR_BADSIG:
-	case DKIM_SIGERROR_NOKEY:
-	case DKIM_SIGERROR_KEYTOOSMALL:
-	case DKIM_SIGERROR_TOOLARGE_L:
-	case DKIM_SIGERROR_KEYDECODE:
-		return 0;
-	default:
-		return 1;
-	}
-}
 
 /* The verdict for a signature the library ran with a key we chose. */
 static void
