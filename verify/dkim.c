@@ -1251,8 +1251,8 @@ out_free:
 static void
 sig_finish(struct msgstate *st, struct sigst *sg)
 {
-	const struct keyrec *kr = &sg->key->rec[sg->used];
-	const char *kname = sg->key->name;
+	const struct keyrec *kr;
+	const char *kname;
 	int crypto_ok, too_small;
 
 	if (!sg->lr.seen) {
@@ -1273,6 +1273,13 @@ sig_finish(struct msgstate *st, struct sigst *sg)
 		    dkim_sig_geterrorstr(sg->lr.err) : "unknown error"));
 		return;
 	}
+	if (sg->used < 0 || sg->key == NULL) {
+		verdict(sg, AUTH_TEMPERROR, "syntax", xstrdup("libopendkim did not ask "
+		    "for the key (internal error)"));
+		return;
+	}
+	kr = &sg->key->rec[sg->used];
+	kname = sg->key->name;
 	if (sg->lr.err == DKIM_SIGERROR_KEYDECODE || sg->lr.err == DKIM_SIGERROR_NOKEY) {
 		verdict(sg, AUTH_PERMERROR, "key-syntax", xasprintf("libopendkim could "
 		    "not use the key at %s", kname));
@@ -1496,6 +1503,13 @@ verify_all(struct msgstate *st, const struct msg *m)
 
 			if (!sg->active)
 				continue;
+			if (sg->lr.seen && (lib_setup_error(sg->lr.err) ||
+			    sg->lr.err == DKIM_SIGERROR_EXPIRED ||
+			    sg->lr.err == DKIM_SIGERROR_FUTURE)) {
+				sig_finish(st, sg);	/* refused before any key */
+				sg->active = 0;
+				continue;
+			}
 			if (!sg->keyfail && sg->key == NULL)
 				key_select(st, sg);	/* the library never asked */
 			if (!sg->keyfail && sg->used < 0 && key_reused(st, sg) < 0) {
