@@ -220,7 +220,7 @@ quote(char *out, size_t n, const char *s, size_t len)
  * where the grammar allows FWS inside) lose all white space.  0, or -1.
  */
 static int
-tags_parse(struct tags *tl, const char *s, size_t len, const char *const *strip,
+tags_split(struct tags *tl, const char *s, size_t len, const char *const *strip,
     char *err, size_t errlen)
 {
 	size_t p = 0;
@@ -312,6 +312,17 @@ tags_free(struct tags *tl)
 	tl->n = 0;
 }
 
+/* tags_split(), leaving nothing allocated when it fails */
+static int
+tags_parse(struct tags *tl, const char *s, size_t len, const char *const *strip,
+    char *err, size_t errlen)
+{
+	if (tags_split(tl, s, len, strip, err, errlen) == 0)
+		return 0;
+	tags_free(tl);
+	return -1;
+}
+
 /* Tag names are case-sensitive (RFC 6376 3.2). */
 static const char *
 tag_get(const struct tags *tl, const char *name)
@@ -391,7 +402,8 @@ parse_uint(const char *s, int maxdigits)
 	if (s == NULL || *s == '\0')
 		return -1;
 	for (; *s; s++, n++) {
-		if (!is_digit((unsigned char)*s) || n >= maxdigits)
+		if (!is_digit((unsigned char)*s) || n >= maxdigits ||
+		    v > (LLONG_MAX - (*s - '0')) / 10)
 			return -1;
 		v = v * 10 + (*s - '0');
 	}
@@ -1374,7 +1386,7 @@ sig_output(const struct msgstate *st, const struct sigst *sg, struct dkim_sig *o
 	if (sg->h)
 		o->signed_headers = xstrdup(sg->h);
 	if (sg->b)
-		o->b_prefix = xstrndup(sg->b, DKIM_B_PREFIX_LEN);
+		o->b_prefix = xstrndup(sg->b, strnlen(sg->b, DKIM_B_PREFIX_LEN));
 	if (sg->key) {
 		const struct keyrec *kr = NULL;
 
