@@ -48,11 +48,6 @@ def rsa_p(name='rsa2048'):
     return dkimsign.key(name).txt.split('p=')[1]
 
 
-def one(verify, m, zone, extra=()):
-    from conftest import run_mailtest  # noqa: F401 (fixture module)
-    return verify(m, extra=list(extra))[0]['dkim']
-
-
 def sig0(verify, dns, m, zone, extra=()):
     dns.set_zone(zone)
     out, _ = verify(m, extra=list(extra))
@@ -139,12 +134,12 @@ def test_key_syntax(verify, dns, record, why):
 
 def test_ed25519_key_must_be_32_raw_bytes(verify, dns):
     """RFC 8463 4.2: p= is the raw 32-byte key, not SubjectPublicKeyInfo."""
-    der = dkimsign.key('ed25519').txt  # raw
-    spki = 'v=DKIM1; k=ed25519; p=' + rsa_p()  # an RSA SPKI under k=ed25519
+    raw = dkimsign.key('ed25519').txt          # the right, raw 32-byte form
+    spki = 'v=DKIM1; k=ed25519; p=' + rsa_p()  # a DER SubjectPublicKeyInfo
     s = sig0(verify, dns, sign(key='ed25519'), {NAME: [{'TXT': spki}]})
     assert (s['result'], s['error']) == ('permerror', 'key-syntax')
     assert '32-byte' in s['reason']
-    s = sig0(verify, dns, sign(key='ed25519'), {NAME: [{'TXT': der}]})
+    s = sig0(verify, dns, sign(key='ed25519'), {NAME: [{'TXT': raw}]})
     assert s['result'] == 'pass'
 
 
