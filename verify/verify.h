@@ -113,6 +113,8 @@ struct dkim_sig {
 	char		*error;		/* machine word: body-hash-mismatch,
 					 * signature-mismatch, key-not-found,
 					 * key-revoked, key-syntax, key-too-small,
+					 * key-too-large, key-inappropriate (h=, k=,
+					 * s=, t=s do not fit the signature),
 					 * syntax, expired, future, unsupported-algorithm,
 					 * dns-error, header-not-signed, too-many-signatures */
 	char		*reason;	/* the same in words */
