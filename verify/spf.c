@@ -565,8 +565,7 @@ lib_match(struct spf_eval *e, const char *text, enum spf_kind kind, const char *
 	if (m == M_TEMP)
 		set_problem(e, "a DNS lookup failed (RFC 7208 2.6.6)");
 	if (e->tstate.is_void && m != M_MATCH && ++e->voids > SPF_MAX_VOID_LOOKUPS) {
-		set_problem(e, "more than %d void lookups (DNS answers with no "
-		    "records or NXDOMAIN) (RFC 7208 4.6.4)", SPF_MAX_VOID_LOOKUPS);
+		set_problem(e, "more than %d void lookups (RFC 7208 4.6.4)", SPF_MAX_VOID_LOOKUPS);
 		m = M_PERM;
 	}
 	SPF_response_free(r);
@@ -628,8 +627,7 @@ match_any(struct spf_eval *e, const struct spf_term *t, const char *target)
 		dns_answer_release(a);
 	}
 	if (is_void && m == M_NOMATCH && ++e->voids > SPF_MAX_VOID_LOOKUPS) {
-		set_problem(e, "more than %d void lookups (DNS answers with no "
-		    "records or NXDOMAIN) (RFC 7208 4.6.4)", SPF_MAX_VOID_LOOKUPS);
+		set_problem(e, "more than %d void lookups (RFC 7208 4.6.4)", SPF_MAX_VOID_LOOKUPS);
 		m = M_PERM;
 	}
 	return m;
@@ -744,8 +742,8 @@ static int
 count_lookup(struct spf_eval *e, const struct spf_term *t)
 {
 	if (e->lookups >= SPF_MAX_DNS_MECHS) {
-		set_problem(e, "more than %d DNS-querying terms (include, a, mx, ptr, "
-		    "exists, redirect) (RFC 7208 4.6.4)", SPF_MAX_DNS_MECHS);
+		set_problem(e, "more than %d DNS-querying terms (RFC 7208 4.6.4)",
+		    SPF_MAX_DNS_MECHS);
 		set_str(&e->err_term, t->text);
 		return 0;
 	}
