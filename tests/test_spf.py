@@ -100,13 +100,17 @@ def test_rfc7208_4_6_4_ptr_names_beyond_ten_ignored(verify, dns):
 
 
 def test_rfc7208_5_5_ptr_dns_error_skips_name(verify, dns):
-    """5.5: a DNS error while validating one PTR name skips that name
-    (libspf2 gave temperror: ptr-cname-loop)."""
+    """5.5: a DNS error while validating one PTR name skips that name, and
+    one on the PTR lookup is no match (libspf2: temperror, ptr-cname-loop)."""
     z = {'example.com': [{'TXT': 'v=spf1 ptr -all'}],
          '10.2.0.192.in-addr.arpa': [{'PTR': 'slow.example.com'}, {'PTR': 'mail.example.com'}],
          'slow.example.com': [{'TIMEOUT': True}],
          'mail.example.com': [{'A': '192.0.2.10'}]}
     assert spf(verify, dns, z)['result'] == 'pass'
+    # and an error on the PTR lookup itself: ptr does not match
+    z['10.2.0.192.in-addr.arpa'] = [{'RCODE': 2}]
+    r = spf(verify, dns, z)
+    assert r['result'] == 'fail' and r['mechanism'] == '-all'
 
 
 def test_rfc7208_6_1_redirect_after_mechanisms_and_ignored_with_all(verify, dns):

@@ -235,7 +235,7 @@ term_abort(struct spf_eval *e, int temp)
 /* Build libspf2's answer from ours. */
 static SPF_dns_rr_t *
 answer_to_rr(struct spf_eval *e, SPF_dns_server_t *l, const char *asked, ns_type type,
-    const struct dns_answer *a, int primary)
+    const struct dns_answer *a)
 {
 	SPF_dns_rr_t *rr;
 	size_t n = 0;
@@ -249,8 +249,11 @@ answer_to_rr(struct spf_eval *e, SPF_dns_server_t *l, const char *asked, ns_type
 		herrno = NO_DATA;
 		break;
 	case DNS_TEMPFAIL:
-		/* 5.5: a DNS error on a PTR name's address lookup skips the name */
-		if (!primary && e->tstate.kind == SPF_PTR) {
+		/*
+		 * 5.5: a DNS error on the PTR lookup makes ptr not match; on a
+		 * PTR name's address lookup it skips that name
+		 */
+		if (e->tstate.kind == SPF_PTR) {
 			herrno = HOST_NOT_FOUND;
 			break;
 		}
@@ -347,7 +350,7 @@ spf_layer_lookup(SPF_dns_server_t *l, const char *domain, ns_type type, int shou
 		dns_answer_release(a);
 		return rr_new(l, domain, type, TRY_AGAIN);
 	}
-	rr = answer_to_rr(e, l, domain, type, a, primary);
+	rr = answer_to_rr(e, l, domain, type, a);
 	dns_answer_release(a);
 	return rr;
 }
