@@ -68,18 +68,19 @@ struct spf_tstate {
 
 enum spf_mres { M_NOMATCH, M_MATCH, M_TEMP, M_PERM };
 
+/* One check_host() run; lives on spf_check_run()'s stack, owns its strings. */
 struct spf_eval {
-	struct spf_ctx	*ctx;
-	struct spf_check *out;
-	SPF_request_t	*req;
-	int		 af;
+	struct spf_ctx	*ctx;		/* not owned */
+	struct spf_check *out;		/* the caller's; filled as we go */
+	SPF_request_t	*req;		/* client address for libspf2 (owned) */
+	int		 af;		/* AF_INET (also for IPv4-mapped) or AF_INET6 */
 	struct in_addr	 ip4;
 	struct in6_addr	 ip6;
 	char		 c[INET6_ADDRSTRLEN];	/* %{c} */
 	char		 i[80];			/* %{i} */
 	char		 t[24];			/* %{t} */
-	const char	*local, *sdomain, *helo;
-	int		 lookups, voids;
+	const char	*local, *sdomain, *helo;	/* spf_check_run()'s */
+	int		 lookups, voids;		/* 4.6.4 counters */
 	uint64_t	 deadline;
 	/* %{p}: the validated names of the client, computed on first use */
 	int		 p_done;
