@@ -307,3 +307,16 @@ def test_huge_record_is_linear(verify, dns):
     terms = ' '.join('ip4:198.51.%d.%d' % (i // 250, i % 250) for i in range(3500))
     r = spf(verify, dns, {'example.com': [{'TXT': 'v=spf1 ' + terms + ' ip4:192.0.2.10 -all'}]})
     assert r['result'] == 'pass' and r['mechanism'] == 'ip4:192.0.2.10'
+
+
+def test_oversized_sender_and_helo(verify, dns):
+    """Limits: a sender over 1024 octets is not evaluated; a long HELO is cut
+    for %{h} (each macro copy of it stays bounded)."""
+    z = {'example.com': [{'TXT': 'v=spf1 ' + 'exists:%{h}%{s}.example.com ' * 10 + '-all'}],
+         'com.example.com': [{'A': '127.0.0.2'}]}
+    r = spf(verify, dns, z, mail_from='x' * 1100 + '@example.com')
+    assert r['result'] == 'none' and 'longer than 1024' in r['reason']
+    # 1024 + 900 octets of one label, then "@example.com.example.com": 7.3
+    # drops the long label, leaving com.example.com
+    r = spf(verify, dns, z, mail_from='x' * 900 + '@example.com', helo='h' * 5000)
+    assert r['result'] == 'pass' and r['lookups'] == 1

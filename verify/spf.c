@@ -41,6 +41,8 @@
 /* the name libspf2 is given in place of a mechanism's target */
 #define SPF_ALIAS		"target.spf.mailtest.invalid"
 #define SPF_ALIAS_ZONE		"mailtest.invalid"
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets; we accept 4 times that */
+#define SPF_MAX_SENDER		1024
 
 struct spf_ctx {
 	struct dns_resolver	*dns;		/* shared; not owned */
@@ -95,6 +97,7 @@ struct spf_eval {
 	char		*exp_domain;
 	char		*none_why;	/* why the top level is "none" */
 	char		*err_term;	/* term at which an error arose */
+	char		*helo_copy;	/* %{h}, cut at SPF_MAX_SENDER (owned) */
 };
 
 static void
@@ -1077,6 +1080,7 @@ eval_free(struct spf_eval *e)
 	free(e->exp_domain);
 	free(e->none_why);
 	free(e->err_term);
+	free(e->helo_copy);
 	if (e->req)
 		SPF_request_free(e->req);
 }
@@ -1115,8 +1119,14 @@ spf_check_run(struct spf_ctx *c, const char *identity, const char *ip,
 	out->domain = xstrdup(domain);
 	e.local = local;
 	e.sdomain = domain;
-	e.helo = helo ? helo : "";
+	e.helo = e.helo_copy = xstrndup(helo ? helo : "", SPF_MAX_SENDER);
 	snprintf(e.t, sizeof(e.t), "%lld", (long long)time(NULL));
+	if (strlen(out->sender) > SPF_MAX_SENDER) {
+		out->result = AUTH_NONE;
+		out->reason = xasprintf("the sender address is longer than %d octets",
+		    SPF_MAX_SENDER);
+		goto out_free;
+	}
 	if (client_ip(&e, ip) < 0) {
 		out->result = AUTH_NONE;
 		out->reason = xstrdup("no valid client IP address to check");
