@@ -57,6 +57,13 @@ char	*report_verdict_dkim(const struct verify_result *, const struct dkim_sig *)
 char	*report_verdict_dmarc(const struct verify_result *);
 char	*report_verdict_adsp(const struct verify_result *);
 char	*report_verdict_iprev(const struct verify_result *);
+/*
+ * A stored JSON report back into a result and meta (report_load.c), for
+ * `mailtest show`: every string allocated, freed by report_loaded_free()
+ * (not verify_result_free()).  -1 when j is not a report.
+ */
+int	 report_from_json(json_t *j, struct verify_result *, struct report_meta *);
+void	 report_loaded_free(struct verify_result *, struct report_meta *);
 /* What a receiver does under a DMARC policy word, in words. */
 const char *report_policy_effect(const char *policy);
 
