@@ -262,6 +262,9 @@ is_7bit(const char *s, size_t len)
 			return 0;
 		if (c == '=' && i + 1 < len && s[i + 1] == '_')
 			return 0;
+		/* mbox "From " quoting or a lone "." would change a signed body */
+		if (line == 0 && (c == '.' || (len - i >= 5 && memcmp(s + i, "From ", 5) == 0)))
+			return 0;
 		if (c == '\n')
 			line = 0;
 		else if (++line > LINE_MAX_SMTP)
