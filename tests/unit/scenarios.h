@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "../../common/util.h"
 #include "../../reply/report.h"
 #include "../../verify/verify.h"
 
