@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <opendkim/dkim.h>
@@ -35,6 +36,7 @@ struct dkimsign {
 	char		*record;	/* owned: v=DKIM1; k=...; p=... */
 	int		 ed25519;
 	int		 generated;
+	EVP_PKEY	*edkey;		/* owned: Ed25519 keys are signed with our code */
 };
 
 /* Header fields signed, in this order; From is signed twice (RFC 6376 8.15). */
@@ -196,7 +198,10 @@ load_key(struct dkimsign *d, char *err, size_t errlen)
 		return -1;
 	}
 	d->record = public_record(k, d->ed25519);
-	EVP_PKEY_free(k);
+	if (d->ed25519)
+		d->edkey = k;
+	else
+		EVP_PKEY_free(k);
 	if (d->record == NULL) {
 		ssl_err(err, errlen, "public key");
 		return -1;
@@ -259,6 +264,7 @@ dkimsign_free(struct dkimsign *d)
 		return;
 	if (d->lib)
 		dkim_close(d->lib);
+	EVP_PKEY_free(d->edkey);
 	pthread_mutex_destroy(&d->mu);
 	if (d->pem)
 		OPENSSL_cleanse(d->pem, d->pemlen);
@@ -315,6 +321,15 @@ dkimsign_sign(struct dkimsign *d, const char *msg, size_t len, const char *jobid
 	size_t siglen = 0;
 	struct sbuf b;
 
+	if (d->ed25519) {
+		char *h;
+
+		pthread_mutex_lock(&d->mu);
+		h = dkimsign_ed25519(d->edkey, d->selector, d->domain, sign_headers,
+		    oversign_headers, time(NULL), msg, len, err, errlen);
+		pthread_mutex_unlock(&d->mu);
+		return h;
+	}
 	pthread_mutex_lock(&d->mu);
 	dk = dkim_sign(d->lib, (const u_char *)(jobid ? jobid : "report"), NULL,
 	    (dkim_sigkey_t)d->pem, (const u_char *)d->selector,

@@ -24,7 +24,11 @@
 #ifndef MT_DKIMSIGN_H
 #define MT_DKIMSIGN_H
 
+#include <openssl/evp.h>
 #include <stddef.h>
+#include <time.h>
+
+#include "../common/util.h"
 
 #define DKIMSIGN_RSA_BITS	2048	/* RFC 8301 3.2: signers SHOULD use >= 2048 */
 #define DKIMSIGN_MAX_KEY	(64 * 1024)
@@ -49,5 +53,16 @@ const char *dkimsign_name(const struct dkimsign *);	/* SELECTOR._domainkey.DOMAI
 const char *dkimsign_key_path(const struct dkimsign *);
 int	 dkimsign_generated(const struct dkimsign *);	/* 1: made by this dkimsign_new() */
 char	*dkimsign_zone_line(const struct dkimsign *);
+
+/*
+ * Inside the module (dkimsign_ed25519.c, see there for why): our
+ * ed25519-sha256 signer, and the relaxed canonicalizations it uses
+ * (RFC 6376 3.4.2 header field with CRLF, 3.4.4 body), exposed for tests.
+ */
+char	*dkimsign_ed25519(EVP_PKEY *, const char *selector, const char *domain,
+	    const char *const *sign_headers, const char *const *oversign, time_t now,
+	    const char *msg, size_t len, char *err, size_t errlen);
+void	 dkimsign_canon_header(struct sbuf *, const char *field, size_t len);
+void	 dkimsign_canon_body(struct sbuf *, const char *body, size_t len);
 
 #endif

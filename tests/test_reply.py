@@ -24,8 +24,7 @@ from conftest import ROOT, run_mailtest, under_sanitizer, wrapper
 from smtpsink import Sink
 
 KEYS = os.path.join(ROOT, 'tests', 'keys')
-TESTBIN = os.path.join(ROOT, os.environ.get('MAILTEST_TESTBIN', 'build', 'tests')
-                       if 'MAILTEST_TESTBIN' in os.environ else os.path.join('build', 'tests'))
+TESTBIN = os.path.join(ROOT, os.environ.get('MAILTEST_TESTBIN', os.path.join('build', 'tests')))
 CHECK = 'check@mailtest.test'
 SENDER = 'sender@sender.example'
 MSGID = '<abc.1@sender.example>'
@@ -277,7 +276,12 @@ def test_generated_key_and_dkim_record(tmp_path, dns, zone, sink, mailtest, algo
     assert dkim.verify(data, dnsfunc=lambda n, timeout=5: dns_txt(dns, n.decode()))
 
 
-def test_report_survives_hostile_header(env, sink):
+@pytest.mark.parametrize('keyname', ['rsa2048', 'ed25519'])
+def test_report_survives_hostile_header(tmp_path, dns, zone, sink, keyname):
+    import dkimsign
+    alg = 'ed25519-sha256' if keyname == 'ed25519' else 'rsa-sha256'
+    env = ReplyEnv(tmp_path, dns, sink.port, dkim_sign_key=os.path.join(KEYS, keyname + '.pem'),
+                   dkim_sign_algorithm=alg)
     evil = ('=?UTF-8?B?QmNjOiB2aWN0aW1AZXhhbXBsZS5vcmc=?= \u202egnp.exe <script>x</script>'
             .encode())
     data = (b'From: Sender <' + SENDER.encode() + b'>\r\nTo: ' + CHECK.encode() +
@@ -291,6 +295,9 @@ def test_report_survives_hostile_header(env, sink):
     assert '<script>x' not in html and '&lt;script&gt;' in html
     assert '\u202e' not in html
     json.loads(list(msg.iter_parts())[1].get_payload(decode=True))
+    record = dkimsign.key(keyname).txt.encode()
+    assert dkim.verify(sink.messages[0]['data'], dnsfunc=lambda n, timeout=5: record)
+    assert ('a=%s' % alg).encode() in sink.messages[0]['data'].split(b'\r\n\r\n')[0]
 
 
 # ---- delivery ---------------------------------------------------------------

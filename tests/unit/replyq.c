@@ -161,6 +161,7 @@ main(int argc, char **argv)
 	log_open("replyq", 1, LOG_DEBUG);
 	if (config_load(&cf, o.config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "replyq: %s\n", err);
+		config_free(&cf);
 		return 2;
 	}
 	for (size_t i = 0; i < cf.dns_server.n && i < DNS_MAX_SERVERS; i++)
@@ -169,15 +170,20 @@ main(int argc, char **argv)
 	dc.attempts = (int)cf.dns_attempts;
 	if ((dns = dns_resolver_new(&dc, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "replyq: %s\n", err);
+		config_free(&cf);
 		return 1;
 	}
 	vcf.dns = dns;
 	vcf.authserv_id = cf.authserv_id;
 	vcf.public_suffix_list = cf.public_suffix_list;
 	vcf.fixed_time = (time_t)o.fixed_time;
-	if ((vc = verify_ctx_new(&vcf, err, sizeof(err))) == NULL ||
-	    (rc = reply_ctx_new(&cf, dns, err, sizeof(err))) == NULL) {
+	vc = verify_ctx_new(&vcf, err, sizeof(err));
+	rc = vc ? reply_ctx_new(&cf, dns, err, sizeof(err)) : NULL;
+	if (rc == NULL) {
 		fprintf(stderr, "replyq: %s\n", err);
+		verify_ctx_free(vc);
+		dns_resolver_free(dns);
+		config_free(&cf);
 		return 1;
 	}
 	for (int i = optind; i < argc; i++)

@@ -16,6 +16,7 @@
 #include "../../common/config.h"
 #include "../../common/msg.h"
 #include "../../common/util.h"
+#include "../../reply/dkimsign.h"
 #include "../../reply/mime.h"
 #include "../../reply/outq.h"
 #include "../../reply/policy.h"
@@ -742,9 +743,84 @@ test_roundtrip(void)
 	}
 }
 
+/* ---- our ed25519 signer's canonicalization --------------------------------- */
+
+static char *
+bh_of(const char *sighdr)
+{
+	const char *p = strstr(sighdr, "bh="), *e;
+	struct sbuf b;
+
+	if (p == NULL)
+		return xstrdup("");
+	p += 3;
+	e = strchr(p, ';');
+	sbuf_init(&b, 0);
+	for (; p < (e ? e : p + strlen(p)); p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			sbuf_addc(&b, *p);
+	return sbuf_steal(&b);
+}
+
+static void
+test_canon(void)
+{
+	/* RFC 6376 3.4.5, the example */
+	static const char h1[] = "A: X\r\n", h2[] = "B : Y\t\r\n\t Z  \r\n";
+	static const char body[] = " C \r\nD \t E\r\n\r\n\r\n";
+	static const char *const bodies[] = {
+		"Hello.\r\n", " C \r\nD \t E\r\n\r\n\r\n", "  lead\r\n\t\r\n.\r\n",
+		"a  b\t\tc \r\n\r\nx\r\n\r\n", "\r\n\r\n", "=?x?=  \t\r\n",
+	};
+	struct dkimsign_config dc = { .key_path = "tests/keys/rsa2048.pem",
+	    .spool_dir = "/tmp", .selector = "sel", .domain = "example.com",
+	    .algorithm = "rsa-sha256" };
+	struct dkimsign *ds;
+	struct sbuf b;
+	char err[256];
+
+	sbuf_init(&b, 0);
+	dkimsign_canon_header(&b, h1, strlen(h1));
+	dkimsign_canon_header(&b, h2, strlen(h2));
+	T_EQ_STR(sbuf_str(&b), "a:X\r\nb:Y Z\r\n", "RFC 6376 3.4.5 relaxed header");
+	sbuf_reset(&b);
+	dkimsign_canon_body(&b, body, strlen(body));
+	T_EQ_STR(sbuf_str(&b), " C\r\nD E\r\n", "RFC 6376 3.4.5 relaxed body");
+	sbuf_reset(&b);
+	dkimsign_canon_body(&b, "no final line break", 19);
+	T_EQ_STR(sbuf_str(&b), "no final line break\r\n", "RFC 6376 3.4.4: a CRLF is added");
+	sbuf_free(&b);
+
+	/* our body hash equals libopendkim's for the same bodies */
+	ds = dkimsign_new(&dc, err, sizeof(err));
+	T_OK(ds != NULL, err);
+	for (size_t i = 0; ds && i < ARRAY_SIZE(bodies); i++) {
+		char *msg = xasprintf("From: a@example.com\r\nSubject: x\r\n\r\n%s", bodies[i]);
+		char *lib = dkimsign_sign(ds, msg, strlen(msg), "t", err, sizeof(err));
+		unsigned char md[32];
+		char ours[64];
+		char *lbh;
+
+		sbuf_init(&b, 0);
+		dkimsign_canon_body(&b, msg + strlen(msg) - strlen(bodies[i]), strlen(bodies[i]));
+		EVP_Digest(b.s ? b.s : "", b.len, md, NULL, EVP_sha256(), NULL);
+		EVP_EncodeBlock((unsigned char *)ours, md, 32);
+		lbh = bh_of(lib ? lib : "");
+		if (lib == NULL)
+			fprintf(stderr, "body %zu: %s\n", i, err);
+		T_EQ_STR(ours, lbh, "body hash equals libopendkim's");
+		free(lbh);
+		free(lib);
+		free(msg);
+		sbuf_free(&b);
+	}
+	dkimsign_free(ds);
+}
+
 int
 main(void)
 {
+	test_canon();
 	test_header();
 	test_qp_base64();
 	test_msgid();

@@ -304,7 +304,9 @@ test_hostile(void)
 	    "HTML: no src/href attributes at all");
 	T_OK(strchr(h, '\x1b') == NULL && strchr(h, '\r') == NULL, "HTML: no controls");
 	T_OK(strstr(h, "\xe2\x80\xae") == NULL, "HTML: no bidi override");
-	T_OK(json_string(h) != NULL, "HTML: valid UTF-8");
+	o = json_string(h);
+	T_OK(o != NULL, "HTML: valid UTF-8");
+	json_decref(o);
 	free(h);
 
 	j = report_json_text(&r, &m, 0);
