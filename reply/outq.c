@@ -49,13 +49,14 @@ format(struct sbuf *b, const struct outq_entry *e)
 	free(err);
 }
 
-/* tmp -> fsync -> rename to final -> fsync(dir) */
+/* tmp -> fsync -> rename to final -> fsync(dir); tmp names unique per call */
 static int
 write_durably(const char *dir, const char *final, const struct sbuf *b, char *err,
     size_t errlen)
 {
+	static unsigned long counter;
 	char *tmp = xasprintf("%s/.tmp.%ld.%lu", dir, (long)getpid(),
-	    (unsigned long)time_mono_ms());
+	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	int fd, rc = -1;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);

@@ -11,7 +11,8 @@
 
 temp_failures=N answers the first N RCPT commands with 451 (then accepts);
 perm_code=550 refuses every RCPT; auth={'user': 'pw'} offers AUTH (only
-after STARTTLS, aiosmtpd's default) and requires it.
+after STARTTLS, aiosmtpd's default) and requires it; auth_exclude=['PLAIN']
+leaves only AUTH LOGIN.
 """
 import socket
 import threading
@@ -60,7 +61,9 @@ class _Handler:
 
 
 class Sink:
-    def __init__(self, temp_failures=0, perm_code=None, tls_context=None, auth=None):
+    def __init__(self, temp_failures=0, perm_code=None, tls_context=None, auth=None,
+                 auth_exclude=None):
+        self.auth_exclude = auth_exclude
         self.temp_failures = temp_failures
         self.perm_code = perm_code
         self.tls_context = tls_context
@@ -84,6 +87,8 @@ class Sink:
         if self.auth is not None:
             kw['authenticator'] = self._authenticator
             kw['auth_required'] = True
+            if self.auth_exclude:
+                kw['auth_exclude_mechanism'] = self.auth_exclude
         self.controller = Controller(_Handler(self), hostname='127.0.0.1', port=self.port,
                                      server_hostname='sink.test', **kw)
         self.controller.start()

@@ -144,6 +144,7 @@ def tls_context(tmp_path_factory):
                    check=True, capture_output=True)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
+    ctx.cert_files = (crt, key)
     return ctx
 
 
@@ -395,6 +396,52 @@ def test_relay_with_starttls_and_auth(tmp_path, dns, zone, tls_context):
         assert 'AUTH failed' in err
     finally:
         s.stop()
+
+
+def test_relay_auth_login(tmp_path, dns, zone, tls_context):
+    s = Sink(tls_context=tls_context, auth={'mt': 'p w'}, auth_exclude=['PLAIN']).start()
+    try:
+        pw = tmp_path / 'pw'
+        pw.write_text('p w\n')
+        env = ReplyEnv(tmp_path, dns, 9, relay='127.0.0.1:%d' % s.port, relay_tls='may',
+                       relay_user='mt', relay_password_file=str(pw))
+        env.run([message()])
+        assert s.wait(1) and s.messages[0]['auth'] is True and s.messages[0]['tls'] is True
+    finally:
+        s.stop()
+
+
+def test_failed_starttls_falls_back_to_plain_text(tmp_path, dns, zone, tls_context):
+    # the sink insists on a client certificate, so every handshake fails
+    strict = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    strict.load_cert_chain(*tls_context.cert_files)
+    strict.verify_mode = ssl.CERT_REQUIRED
+    strict.load_verify_locations(tls_context.cert_files[0])
+    s = Sink(tls_context=strict).start()
+    try:
+        env = ReplyEnv(tmp_path, dns, s.port)
+        ids, err = env.run([message()])
+        assert s.wait(1) and s.messages[0]['tls'] is False
+        assert re.search(r'attempt host=mx.sender.example .* tls="" status=sent', err)
+        # with relay_tls require the same peer gets nothing
+        env2 = ReplyEnv(tmp_path / 'r', dns, 9, relay='127.0.0.1:%d' % s.port,
+                        relay_tls='require')
+        ids, err = env2.run([message()], wait='due')
+        assert len(s.messages) == 1 and 'STARTTLS failed' in err
+    finally:
+        s.stop()
+
+
+def test_parallel_workers(tmp_path, dns, zone, sink):
+    env = ReplyEnv(tmp_path, dns, sink.port, rate_per_address=0, rate_per_domain=0,
+                   rate_per_ip=0, delivery_threads=3)
+    msgs = [message(msgid='<p%d@sender.example>' % i) for i in range(24)]
+    ids, err = env.run(msgs, extra=['--threads', '4'])
+    assert len(set(ids)) == 24
+    assert sink.wait(24) and len(sink.messages) == 24
+    got = sorted(parse(m['data'])['In-Reply-To'] for m in sink.messages)
+    assert got == sorted('<p%d@sender.example>' % i for i in range(24))
+    assert env.outbound() == [] and 'error' not in err
 
 
 def test_relay_tls_required_but_not_offered(tmp_path, dns, zone):

@@ -7,8 +7,10 @@
  *   replyq -c CONFIG [--ip A] [--helo H] [--mail-from M] [--rcpt R]
  *          [--tag T] [--id ID] [--port N] [--tls-protocol P --tls-cipher C]
  *          [--received RFC3339] [--time EPOCH] [--wait all|due|none]
- *          [--deadline S] [MSG...]
+ *          [--deadline S] [--threads N] [MSG...]
  *
+ * --threads N  run verify_run()/reply_process() on N threads at once, as
+ *              the daemon's worker pool does (each thread its own verify_ctx)
  * --wait all   until no report is queued (delivered or given up)
  * --wait due   until nothing is due (deferred reports may remain)
  * --wait none  do not start the delivery threads
@@ -16,6 +18,7 @@
  * asked, 3 on the deadline, 1 on an error, 2 on usage.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,16 @@
 struct opts {
 	const char	*config, *ip, *helo, *mail_from, *rcpt, *tag, *id;
 	const char	*tls_protocol, *tls_cipher, *received, *wait;
-	long		 port, deadline, fixed_time;
+	long		 port, deadline, fixed_time, threads;
+};
+
+struct worker {
+	struct reply_ctx	*rc;
+	const struct verify_config *vcf;
+	const struct opts	*o;
+	char			**files;
+	int			 nfiles, next, failed;
+	pthread_mutex_t		 mu;
 };
 
 static int
@@ -84,6 +96,55 @@ process_one(struct reply_ctx *rc, struct verify_ctx *vc, const struct opts *o,
 	return r;
 }
 
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct verify_ctx *vc;
+	char err[256];
+
+	if ((vc = verify_ctx_new(w->vcf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "replyq: %s\n", err);
+		pthread_mutex_lock(&w->mu);
+		w->failed = 1;
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	for (;;) {
+		int i;
+
+		pthread_mutex_lock(&w->mu);
+		i = w->next < w->nfiles ? w->next++ : -1;
+		pthread_mutex_unlock(&w->mu);
+		if (i < 0)
+			break;
+		if (process_one(w->rc, vc, w->o, w->files[i]) < 0) {
+			pthread_mutex_lock(&w->mu);
+			w->failed = 1;
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+	verify_ctx_free(vc);
+	return NULL;
+}
+
+static int
+process_parallel(struct reply_ctx *rc, const struct verify_config *vcf,
+    const struct opts *o, char **files, int n)
+{
+	struct worker w = { .rc = rc, .vcf = vcf, .o = o, .files = files, .nfiles = n };
+	pthread_t t[64];
+	int k = o->threads > 64 ? 64 : (int)o->threads;
+
+	pthread_mutex_init(&w.mu, NULL);
+	for (int i = 0; i < k; i++)
+		pthread_create(&t[i], NULL, worker_main, &w);
+	for (int i = 0; i < k; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&w.mu);
+	return w.failed ? -1 : 0;
+}
+
 static int
 wait_queue(struct reply_ctx *rc, const struct opts *o)
 {
@@ -120,7 +181,8 @@ main(int argc, char **argv)
 		{ "tls-cipher", required_argument, NULL, 'C' },
 		{ "received", required_argument, NULL, 'R' },
 		{ "time", required_argument, NULL, 't' }, { "wait", required_argument, NULL, 'w' },
-		{ "deadline", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 }
+		{ "deadline", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 }
 	};
 	struct opts o = { .rcpt = "check@localhost", .wait = "all", .deadline = 30 };
 	struct config cf;
@@ -148,6 +210,7 @@ main(int argc, char **argv)
 		case 't': o.fixed_time = atol(optarg); break;
 		case 'w': o.wait = optarg; break;
 		case 'd': o.deadline = atol(optarg); break;
+		case 'n': o.threads = atol(optarg); break;
 		default:
 			fprintf(stderr, "replyq: see the comment at the top of tests/unit/replyq.c\n");
 			return 2;
@@ -186,9 +249,13 @@ main(int argc, char **argv)
 		config_free(&cf);
 		return 1;
 	}
-	for (int i = optind; i < argc; i++)
-		if (process_one(rc, vc, &o, argv[i]) < 0)
+	if (o.threads > 1) {
+		if (process_parallel(rc, &vcf, &o, argv + optind, argc - optind) < 0)
 			status = 1;
+	} else
+		for (int i = optind; i < argc; i++)
+			if (process_one(rc, vc, &o, argv[i]) < 0)
+				status = 1;
 	if (status == 0 && strcmp(o.wait, "none") != 0)
 		status = wait_queue(rc, &o);
 	reply_ctx_free(rc);
