@@ -347,7 +347,7 @@ dkimsign_sign(struct dkimsign *d, const char *msg, size_t len, const char *jobid
 	sbuf_init(&b, 0);
 	if (st == DKIM_STAT_OK) {
 		sbuf_adds(&b, name);
-		/* libopendkim folds with a bare LF: make it CRLF */
+		/* every line break CRLF (libopendkim 2.11 folds with CRLF already) */
 		for (size_t i = 0; i < siglen; i++) {
 			if (sig[i] == '\n' && (i == 0 || sig[i - 1] != '\r'))
 				sbuf_addc(&b, '\r');
