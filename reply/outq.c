@@ -51,8 +51,8 @@ format(struct sbuf *b, const struct outq_entry *e)
 
 /* tmp -> fsync -> rename to final -> fsync(dir); tmp names unique per call */
 static int
-write_durably(const char *dir, const char *final, const struct sbuf *b, char *err,
-    size_t errlen)
+write_durably(const char *dir, const char *final, const struct sbuf *b, long uid,
+    long gid, char *err, size_t errlen)
 {
 	static unsigned long counter;
 	char *tmp = xasprintf("%s/.tmp.%ld.%lu", dir, (long)getpid(),
@@ -60,6 +60,8 @@ write_durably(const char *dir, const char *final, const struct sbuf *b, char *er
 	int fd, rc = -1;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd >= 0 && uid >= 0 && geteuid() == 0 && (uid_t)uid != geteuid())
+		(void)fchown(fd, (uid_t)uid, (gid_t)gid);
 	if (fd < 0 || write_all(fd, b->s, b->len) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -78,9 +80,20 @@ out_free_tmp:
 	return rc;
 }
 
+static int
+write_entry(const char *dir, const struct outq_entry *e, const char *suffix, long uid,
+    long gid, char *err, size_t errlen);
+
 int
 outq_write(const char *dir, const struct outq_entry *e, const char *suffix, char *err,
     size_t errlen)
+{
+	return write_entry(dir, e, suffix, -1, -1, err, errlen);
+}
+
+static int
+write_entry(const char *dir, const struct outq_entry *e, const char *suffix, long uid,
+    long gid, char *err, size_t errlen)
 {
 	struct sbuf b;
 	char *final;
@@ -98,7 +111,7 @@ outq_write(const char *dir, const struct outq_entry *e, const char *suffix, char
 		return -1;
 	}
 	final = xasprintf("%s/%s%s", dir, e->id, suffix ? suffix : "");
-	rc = write_durably(dir, final, &b, err, errlen);
+	rc = write_durably(dir, final, &b, uid, gid, err, errlen);
 	free(final);
 	sbuf_free(&b);
 	return rc;
@@ -264,7 +277,7 @@ outq_lock(const char *dir, const char *id, int wait)
 	int fd = -1, saved;
 
 	for (int tries = 0; tries < 100; tries++) {
-		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			break;
 		if (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
 			saved = errno;
@@ -289,7 +302,12 @@ int
 outq_update_locked(const char *dir, int fd, const struct outq_entry *e, char *err,
     size_t errlen)
 {
-	(void)fd;	/* held by the caller until after the rename */
+	struct stat st;
+
+	/* the fd is held by the caller until after the rename; its owner is kept
+	 * (`mailtest flush` run as root must not take the file from mailtestd) */
+	if (fstat(fd, &st) == 0)
+		return write_entry(dir, e, "", (long)st.st_uid, (long)st.st_gid, err, errlen);
 	return outq_write(dir, e, "", err, errlen);
 }
 

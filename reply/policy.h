@@ -52,7 +52,6 @@ struct policy_input {
 						 * smtp_received_limit, check_address,
 						 * tag_separator */
 	const char		*report_from;	/* our From: address */
-	const char		*loop_token;	/* our X-Mailtest-Loop value */
 	const struct spool_env	*env;
 	const char		*msg;
 	size_t			 msglen;

@@ -13,6 +13,7 @@
  * everything is done again (overwriting ID.new).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,24 @@ policy_config(struct config *p, const struct config *cf)
 	p->smtp_received_limit = cf->smtp_received_limit;
 }
 
+/*
+ * reply_ctx_new() runs before privileges are dropped: what it creates
+ * must belong to the user the workers will run as.
+ */
+static void
+give_to_user(const char *path, const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || *user == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL || chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		log_warn(NULL, "reply", "chown %s to %s: %s", path, user,
+		    pw ? strerror(errno) : "no such user");
+}
+
 static int
-make_dir(const char *spool, const char *sub, char *err, size_t errlen)
+make_dir(const char *spool, const char *sub, const char *user, char *err, size_t errlen)
 {
 	char *d = sub ? xasprintf("%s/%s", spool, sub) : xstrdup(spool);
 	int rc = 0;
@@ -103,7 +120,8 @@ make_dir(const char *spool, const char *sub, char *err, size_t errlen)
 	if (mkdir(d, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", d, strerror(errno));
 		rc = -1;
-	}
+	} else if (sub != NULL)
+		give_to_user(d, user);
 	free(d);
 	return rc;
 }
@@ -148,15 +166,17 @@ reply_ctx_new(const struct config *cf, struct dns_resolver *dns, char *err, size
 	    r->hostname);
 	reply_report_from(cf, from, sizeof(from));
 	r->report_from = xstrdup(from);
-	if (make_dir(cf->spool_dir, NULL, err, errlen) < 0 ||
-	    make_dir(cf->spool_dir, "reports", err, errlen) < 0 ||
-	    make_dir(cf->spool_dir, "outbound", err, errlen) < 0)
+	if (make_dir(cf->spool_dir, NULL, cf->user, err, errlen) < 0 ||
+	    make_dir(cf->spool_dir, "reports", cf->user, err, errlen) < 0 ||
+	    make_dir(cf->spool_dir, "outbound", cf->user, err, errlen) < 0)
 		goto out_fail;
 	if (signer_setup(r, cf, err, errlen) < 0)
 		goto out_fail;
 	ratelog = xasprintf("%s/ratelimit.log", cf->spool_dir);
 	r->rate = rate_open(ratelog, cf->rate_per_address, cf->rate_per_domain,
 	    cf->rate_per_ip, time(NULL), err, errlen);
+	if (r->rate)
+		give_to_user(ratelog, cf->user);
 	free(ratelog);
 	if (r->rate == NULL)
 		goto out_fail;
@@ -366,7 +386,6 @@ reply_process(struct reply_ctx *r, const struct spool_env *env, const char *msg,
 
 	in.cf = &r->pcf;
 	in.report_from = r->report_from;
-	in.loop_token = r->hostname;
 	in.env = env;
 	in.msg = msg;
 	in.msglen = msglen;

@@ -683,3 +683,37 @@ def test_html_report_in_headless_chromium(tmp_path):
     with open(shot, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     print('screenshot: %s' % shot)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to change owners')
+def test_files_belong_to_the_daemon_user(tmp_path, dns, zone, mailtest):
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    s = Sink(temp_failures=1).start()
+    try:
+        env = ReplyEnv(tmp_path, dns, s.port, user='nobody', retry_min='1h', retry_max='1h')
+        env.run([message()], msg_id='0OWNER000001', wait='due')
+        for sub in ('reports', 'outbound'):
+            assert os.stat(os.path.join(env.spool, sub)).st_uid == nobody.pw_uid, sub
+        assert os.stat(os.path.join(env.spool, 'ratelimit.log')).st_uid == nobody.pw_uid
+        # a queue file of the daemon's stays the daemon's when root flushes it
+        q = os.path.join(env.spool, 'outbound', '0OWNER000001')
+        os.chown(q, nobody.pw_uid, nobody.pw_gid)
+        assert env.mailtest(mailtest, 'flush').returncode == 0
+        st = os.stat(q)
+        assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    finally:
+        s.stop()
+
+
+def test_verify_format_html(mailtest, dns, zone, tmp_path):
+    f = tmp_path / 'm.eml'
+    f.write_bytes(message(subject='<b>bold</b>'))
+    p = run_mailtest(mailtest, ['verify', '--format', 'html', '--dns', dns.address,
+                                '--dns-timeout', '300', '--ip', '127.0.0.1',
+                                '--mail-from', SENDER, str(f)])
+    assert p.returncode == 0, p.stderr
+    html = p.stdout.decode()
+    assert html.startswith('<!DOCTYPE html>') and '</html>' in html
+    assert re.findall(r'data-mechanism="([^"]+)"', html) == ['SPF', 'DKIM', 'DMARC', 'ADSP', 'iprev']
+    assert '&lt;b&gt;bold&lt;/b&gt;' in html and '<b>bold</b>' not in html

@@ -496,7 +496,6 @@ test_policy(void)
 		cf.reply_policy = xstrdup(c->policy);
 		in.cf = &cf;
 		in.report_from = "mailtest@mailtest.test";
-		in.loop_token = "mailtest.test";
 		in.env = &env;
 		in.msg = msg;
 		in.msglen = strlen(msg);
