@@ -113,7 +113,7 @@ html_step(struct sbuf *b, const struct rdoc_item *it)
 	    "<div>", 24 + 16 * it->level);
 	textfmt_html(b, it->key);
 	sbuf_adds(b, "</div><div style=\"" MONO "font-size:13px;color:#24292f;"
-	    "word-break:break-all;\">");
+	    "overflow-wrap:anywhere;\">");
 	textfmt_html(b, it->value);
 	sbuf_adds(b, "</div></td></tr>\n");
 }
@@ -174,7 +174,7 @@ html_item(struct sbuf *b, const struct rdoc_item *it, int mono)
 		break;
 	case RDOC_FIELD:
 		sbuf_adds(b, "<pre style=\"" MONO "font-size:12px;white-space:pre-wrap;"
-		    "word-break:break-all;background:#f6f8fa;border:1px solid #d0d7de;"
+		    "overflow-wrap:anywhere;background:#f6f8fa;border:1px solid #d0d7de;"
 		    "border-radius:4px;padding:8px;margin:4px 0;\">");
 		/* keep the folding: "\n\t" shown as a new indented line */
 		for (const char *p = it->value; *p;) {
