@@ -417,8 +417,12 @@ session_open(struct conn *c, const struct smtpc_opts *o, int use_tls,
 			return -1;
 		}
 		if (ehlo(c, o, &rp) < 0 || rp.code != 250) {
+			/* TLS 1.3: a server that rejects the handshake (a client
+			 * certificate it wanted) says so only after SSL_connect() */
+			if (rp.code == 0)
+				*tls_failed = 1;
 			result_set(r, SMTPC_TEMP, 1, "ehlo", rp.code, "EHLO after STARTTLS: %s",
-			    rp.text);
+			    rp.code ? rp.text : "connection lost (TLS rejected?)");
 			return -1;
 		}
 	}

@@ -89,10 +89,16 @@ class Sink:
             kw['auth_required'] = True
             if self.auth_exclude:
                 kw['auth_exclude_mechanism'] = self.auth_exclude
-        self.controller = Controller(_Handler(self), hostname='127.0.0.1', port=self.port,
-                                     server_hostname='sink.test', **kw)
-        self.controller.start()
-        return self
+        for attempt in range(10):
+            # the port was free a moment ago; other test runs on the machine may take it
+            self.controller = Controller(_Handler(self), hostname='127.0.0.1', port=self.port,
+                                         server_hostname='sink.test', **kw)
+            try:
+                self.controller.start()
+                return self
+            except OSError:
+                self.port = free_port()
+        raise RuntimeError('no free port for the SMTP sink')
 
     def stop(self):
         if self.controller:

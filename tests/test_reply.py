@@ -424,10 +424,12 @@ def test_failed_starttls_falls_back_to_plain_text(tmp_path, dns, zone, tls_conte
         assert s.wait(1) and s.messages[0]['tls'] is False
         assert re.search(r'attempt host=mx.sender.example .* tls="" status=sent', err)
         # with relay_tls require the same peer gets nothing
+        (tmp_path / 'r').mkdir()
         env2 = ReplyEnv(tmp_path / 'r', dns, 9, relay='127.0.0.1:%d' % s.port,
                         relay_tls='require')
         ids, err = env2.run([message()], wait='due')
-        assert len(s.messages) == 1 and 'STARTTLS failed' in err
+        assert len(s.messages) == 1
+        assert re.search(r'STARTTLS failed|EHLO after STARTTLS: connection lost', err)
     finally:
         s.stop()
 
