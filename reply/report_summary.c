@@ -155,6 +155,8 @@ report_verdict_iprev(const struct verify_result *r)
 		return xasprintf("%s is %s", ip, nz(i->ptr, "?"));
 	if (r->client_ip == NULL)
 		return xstrdup("no client address known");
+	if (i->reason && strstr(i->reason, ip))
+		return xstrdup(i->reason);	/* it names the address already */
 	return xasprintf("%s: %s", ip, nz(i->reason, i->nnames ?
 	    "the PTR name does not point back" : "no PTR record"));
 }
