@@ -461,14 +461,33 @@ route(struct deliver *d, const char *rcpt, struct target *t, size_t *n, char *wh
 
 /* ---- one attempt ------------------------------------------------------- */
 
+struct accepted_ctx {
+	struct deliver	*d;
+	const char	*id;
+	int		 fd;
+	int		 removed;
+};
+
+/* The peer has the report: forget it durably before anything else (QUIT). */
+static void
+on_accepted(void *arg)
+{
+	struct accepted_ctx *a = arg;
+
+	if (outq_remove_locked(a->d->dir, a->id, a->fd) < 0)
+		log_err(a->id, "deliver", "remove after delivery failed: %s",
+		    strerror(errno));
+	a->removed = 1;
+}
+
 static enum smtpc_status
 send_to_targets(struct deliver *d, const struct outq_entry *e, struct target *t,
-    size_t n, char *why, size_t whylen)
+    size_t n, struct accepted_ctx *acc, char *why, size_t whylen)
 {
 	struct smtpc_opts o = { .helo = d->helo, .timeout = (int)d->timeout,
-	    .ssl = d->ssl };
+	    .ssl = d->ssl, .accepted = on_accepted, .accepted_arg = acc };
 	struct smtpc_result r;
-	int all_perm = 1;
+	int all_perm = 1, stopping;
 
 	o.tls = d->use_relay ? d->relay_tls : d->mx_tls;
 	o.user = d->use_relay ? d->user : NULL;
@@ -491,6 +510,11 @@ send_to_targets(struct deliver *d, const struct outq_entry *e, struct target *t,
 			return r.status;
 		if (r.status != SMTPC_PERM)
 			all_perm = 0;
+		pthread_mutex_lock(&d->mu);
+		stopping = d->stop;
+		pthread_mutex_unlock(&d->mu);
+		if (stopping)	/* shutting down: the other hosts can wait */
+			return SMTPC_TEMP;
 	}
 	return n > 0 && all_perm ? SMTPC_PERM : SMTPC_TEMP;
 }
@@ -501,6 +525,7 @@ attempt(struct deliver *d, const char *id)
 {
 	struct outq_entry e;
 	struct target t[DELIVER_MAX_ADDRS];
+	struct accepted_ctx acc = { 0 };
 	char err[512], why[512] = "", safe[512];
 	size_t n = 0;
 	time_t now, next = REMOVED;
@@ -525,16 +550,17 @@ attempt(struct deliver *d, const char *id)
 		next = e.next_try;
 		goto out_close;
 	}
+	acc.d = d;
+	acc.id = id;
+	acc.fd = fd;
 	rs = route(d, e.rcpt, t, &n, why, sizeof(why));
-	st = rs == ROUTE_OK ? send_to_targets(d, &e, t, n, why, sizeof(why)) :
+	st = rs == ROUTE_OK ? send_to_targets(d, &e, t, n, &acc, why, sizeof(why)) :
 	    rs == ROUTE_PERM ? SMTPC_PERM : SMTPC_TEMP;
 	now = time(NULL);
 	log_safe(safe, sizeof(safe), why);
 	if (st == SMTPC_SENT) {
-		/* the peer has it: forget it durably before anything else */
-		if (outq_remove_locked(d->dir, id, fd) < 0)
-			log_err(id, "deliver", "remove after delivery failed: %s",
-			    strerror(errno));
+		if (!acc.removed)
+			on_accepted(&acc);
 		log_info(id, "deliver", "delivered to=<%s> attempts=%d via=\"%s\"", e.rcpt,
 		    e.attempts + 1, safe);
 	} else if (st == SMTPC_PERM || now - e.created >= d->lifetime) {

@@ -447,8 +447,8 @@ session_open(struct conn *c, const struct smtpc_opts *o, int use_tls,
 }
 
 static void
-transaction(struct conn *c, const char *rcpt, const char *msg, size_t len,
-    struct smtpc_result *r)
+transaction(struct conn *c, const struct smtpc_opts *o, const char *rcpt,
+    const char *msg, size_t len, struct smtpc_result *r)
 {
 	struct reply rp;
 
@@ -486,6 +486,8 @@ transaction(struct conn *c, const char *rcpt, const char *msg, size_t len,
 		return;
 	}
 	result_set(r, SMTPC_SENT, 0, "dot", rp.code, "%s", rp.text);
+	if (o->accepted)
+		o->accepted(o->accepted_arg);
 	(void)command(c, &rp, 0, "QUIT");
 }
 
@@ -505,7 +507,7 @@ smtpc_send(const struct smtpc_opts *o, const struct sockaddr *sa, socklen_t sale
 			return;
 		}
 		if (session_open(&c, o, use_tls, r, &tls_failed) == 0) {
-			transaction(&c, rcpt, msg, len, r);
+			transaction(&c, o, rcpt, msg, len, r);
 			conn_close(&c);
 			return;
 		}

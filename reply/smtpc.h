@@ -38,6 +38,10 @@ struct smtpc_opts {
 	const char	*user;		/* AUTH when set (and only inside TLS) */
 	const char	*password;
 	const char	*peer_name;	/* host name, for SNI and logs; may be NULL */
+	/* called at once when the peer answers 250 to the data, before QUIT:
+	 * the caller forgets the message durably there (exactly once) */
+	void		(*accepted)(void *);
+	void		*accepted_arg;
 };
 
 struct smtpc_result {

@@ -12,8 +12,9 @@
 temp_failures=N answers the first N RCPT commands with 451 (then accepts);
 perm_code=550 refuses every RCPT; auth={'user': 'pw'} offers AUTH (only
 after STARTTLS, aiosmtpd's default) and requires it; auth_exclude=['PLAIN']
-leaves only AUTH LOGIN.
+leaves only AUTH LOGIN; quit_delay=S holds the reply to QUIT for S seconds.
 """
+import asyncio
 import socket
 import threading
 import time
@@ -59,11 +60,17 @@ class _Handler:
             s.cond.notify_all()
         return '250 2.0.0 queued by the test sink'
 
+    async def handle_QUIT(self, server, session, envelope):
+        if self.sink.quit_delay:
+            await asyncio.sleep(self.sink.quit_delay)
+        return '221 2.0.0 bye'
+
 
 class Sink:
     def __init__(self, temp_failures=0, perm_code=None, tls_context=None, auth=None,
-                 auth_exclude=None):
+                 auth_exclude=None, quit_delay=0):
         self.auth_exclude = auth_exclude
+        self.quit_delay = quit_delay
         self.temp_failures = temp_failures
         self.perm_code = perm_code
         self.tls_context = tls_context

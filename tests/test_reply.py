@@ -498,6 +498,23 @@ def test_restart_after_kill_delivers_exactly_once(tmp_path, dns, zone, mailtest)
         s.stop()
 
 
+def test_queue_file_removed_right_after_the_250(tmp_path, dns, zone):
+    s = Sink(quit_delay=3).start()
+    try:
+        env = ReplyEnv(tmp_path, dns, s.port)
+        p = env.start([message()], wait='all')
+        assert s.wait(1)
+        time.sleep(0.2)
+        # the client is still waiting for the reply to QUIT, and the report is
+        # already out of the queue: a crash now cannot send it twice
+        assert p.poll() is None
+        assert env.outbound() == []
+        p.communicate(timeout=30)
+        assert p.returncode == 0 and len(s.messages) == 1
+    finally:
+        s.stop()
+
+
 def test_reprocessing_after_a_crash_between_steps(env, sink):
     data = message()
     # crash after the record, before the queue file was promoted
