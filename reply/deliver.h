@@ -20,6 +20,10 @@
  * then creates SPOOL/outbound/.flush; the threads look for it every
  * second, re-read the queue directory and remove it.
  *
+ * deliver_stop() waits for the attempts in flight: every SMTP step is
+ * bounded by delivery_timeout, and a stopping thread tries no further
+ * hosts.  An attempt cut short is simply tried again after the restart.
+ *
  * Entry points: deliver_new(), deliver_start(), deliver_notify(),
  * deliver_pending(), deliver_stop(), deliver_free().  The resolver is
  * borrowed (it must outlive the struct).  Errors: deliver_new() returns
