@@ -113,12 +113,13 @@ def verify_notes(ctx, d):
             if isinstance(c[side], dict):
                 q[side] += c[side]['dns_queries']
     n = len(ctx.corpus['cells'])
-    passes = 1 if ctx.smoke else 5
+    passes = verify_bench.TIMED_PASSES[ctx.smoke]
     return [
-        'verify: one process per side and cell, pinned with taskset to CPU %s (harness '
-        'and DNS server on CPU 0); pass 0 warms the caches, then %d timed passes over '
-        'the cell, median reported; every timed verdict must be spf=pass, dkim=pass, '
-        'dmarc=pass or the figure is "invalid"' % (benchlib.measured_cpu(), passes),
+        'verify: mailtest in batch mode, one process per cell; mailauth in one node process '
+        'for all cells; both pinned with taskset to CPU %s (harness and DNS server on CPU '
+        '0); each cell: a warm-up pass, then %d timed passes, median reported; every timed '
+        'verdict must be spf=pass, dkim=pass, dmarc=pass or the figure is "invalid"' % (
+            benchlib.measured_cpu(), passes),
         'verify DNS: loopback tests/dnsd.py, TTL 300 s; mailtest caches in its resolver '
         '(common/dns.h), mailauth behind a cache in bench/mailauth_verify.js that keeps '
         'answers and NXDOMAIN/NODATA for the TTL; questions that reached the server over '
@@ -192,6 +193,7 @@ def main():
         ctx.progress('corpus')
         ctx.corpus = gen_corpus.generate(os.path.join(
             outdir, 'corpus-smoke' if args.smoke else 'corpus'), smoke=args.smoke)
+        os.sync()	# no writeback of a fresh corpus during the measurements
         ctx.dns = benchlib.Dnsd(cpu=0 if benchlib.cpus() > 1 else None)
         rows, problems, notes, details = run_sections(ctx, only)
     finally:

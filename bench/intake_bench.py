@@ -50,8 +50,8 @@ def measure(port, p, drain, progress, name):
 def probe(pids, port, p, drain):
     if drain is not None:
         drain()
-    return servers.fsync_probe(pids, lambda: servers.smtp_source(port, 10, p['probe'], SIZE),
-                               p['probe'])
+    return servers.durability_probe(
+        pids, lambda: servers.smtp_source(port, 10, p['probe'], SIZE), p['probe'])
 
 
 def run_postfix(ctx, p):
@@ -113,23 +113,40 @@ def run_mailtestd(ctx, p):
     return res, fs
 
 
-def fsync_text(fs):
-    if not isinstance(fs, dict):
-        return str(fs)
-    return '%.2f file + %.2f directory fsyncs per message' % (fs['file'], fs['dir'])
+def durability_text(d):
+    if not isinstance(d, dict):
+        return str(d)
+    n = d['messages']
+    t = '%d/%d replies "250 ... queued as ID" came after an fsync of the file of ID' % (
+        d['file'], n)
+    if d['renamed']:
+        t += ', %d/%d after a directory fsync that followed its rename' % (d['dir'], d['renamed'])
+    else:
+        t += ' (written in place, no directory fsync)'
+    return t
 
 
-def durability_note(ours_fs, pf_fs):
-    """One sentence on what each side syncs before its 250."""
-    parts = ['Postfix: %s' % fsync_text(pf_fs), 'mailtestd: %s' % fsync_text(ours_fs)]
-    if isinstance(ours_fs, dict) and ours_fs['file'] + ours_fs['dir'] > 0:
-        if ours_fs['file'] < 0.9 or ours_fs['dir'] < 0.9:
-            parts.append('mailtestd batches fsyncs across sessions (group commit): '
-                         'each 250 still waits for the fsyncs that cover its message')
-    elif isinstance(ours_fs, dict):
-        parts.append('WARNING: mailtestd made no fsync call: not the same durability')
-    return ('durability (strace, %s): ' % 'fsync, fdatasync, sync_file_range, syncfs'
-            + '; '.join(parts))
+def group_commit(d):
+    """Messages per covering directory fsync when several share one, else None."""
+    if isinstance(d, dict) and d['dir_syncs'] and d['dir'] > d['dir_syncs']:
+        return d['dir'] / d['dir_syncs']
+    return None
+
+
+def durability_note(ours, pf):
+    """What each side had synced before its 250s (strace of a separate run)."""
+    parts = ['Postfix: %s' % durability_text(pf), 'mailtestd: %s' % durability_text(ours)]
+    g = group_commit(ours)
+    if g:
+        parts.append('mailtestd batches fsyncs across sessions (group commit): %.1f '
+                     'messages per directory fsync on average, each 250 still waits for '
+                     'the fsyncs that cover its message' % g)
+    if isinstance(ours, dict) and ours['file'] < ours['messages']:
+        parts.append('WARNING: not every mailtestd 250 followed an fsync: not the same '
+                     'durability')
+    return 'durability (strace of a separate run of %s messages at 10 sessions): %s' % (
+        ours['messages'] if isinstance(ours, dict) else
+        pf['messages'] if isinstance(pf, dict) else '?', '; '.join(parts))
 
 
 def run(ctx):

@@ -14,7 +14,6 @@ every message to the same sink (no checks: how fast a mature MTA turns a
 message around on this machine).
 """
 import copy
-import os
 import socket
 import threading
 import time

@@ -19,6 +19,10 @@ import latency_bench
 import servers
 from benchlib import Invalid, Row
 
+def params(smoke):
+    return {'connections': 50 if smoke else 5000}
+
+
 IN_FLIGHT = 64		# connections opened but not yet greeted, at most
 
 

@@ -4,7 +4,7 @@ harness on a free loopback port, and the probes run against them.
   Mailtestd(binary, tmpdir, dns_address, conf={})   bin/mailtestd -f -c CONF
   SmtpSink(tmpdir, max_sessions)                    Postfix's smtp-sink(1)
   smtp_source(port, sessions, count, size)          Postfix's smtp-source(1)
-  fsync_probe(pids, load)                           fsync calls per message, by strace
+  durability_probe(pids, load, n)                   fsyncs before each 250, by strace
   rss_kib(pid)                                      VmRSS from /proc/PID/status
 """
 import os
@@ -198,28 +198,99 @@ def smtp_source(port, sessions, count, size, timeout=120):
     return count / (t1 - t0)
 
 
-_FSYNC_RE = re.compile(r'\b(fsync|fdatasync|sync_file_range|syncfs)\((\d+)<([^>]*)>')
+_LINE_RE = re.compile(r'^(\d+)\s+(\d+\.\d+)\s+(.*)$')
+_RESUMED_RE = re.compile(r'^<\.\.\. (\w+) resumed>')
+_CALL_RE = re.compile(r'^(\w+)\(')
+_DUR_RE = re.compile(r'<(\d+\.\d+)>\s*$')
+_FD_PATH_RE = re.compile(r'^\w+\(\d+<([^>]*)>')
+_QUEUED_RE = re.compile(r'queued as ([A-Za-z0-9]+)')
+_RENAME_RE = re.compile(r'"([^"]*)"')
+SYNC_CALLS = ('fsync', 'fdatasync', 'sync_file_range', 'syncfs')
+TRACED = 'fsync,fdatasync,sync_file_range,syncfs,rename,renameat,renameat2,write,writev,' \
+    'sendto,sendmsg'
 
 
-def parse_strace_fsyncs(text):
-    """Counts of sync calls in `strace -f -y` output by kind of target:
-    {'file': n, 'dir': m}.  A target that is a directory now is a directory
-    fsync; anything else (a queue file, often gone by now) is a file."""
-    out = {'file': 0, 'dir': 0}
-    for m in _FSYNC_RE.finditer(text):
-        out['dir' if os.path.isdir(m.group(3)) else 'file'] += 1
+def strace_calls(text):
+    """Completed system calls from `strace -f -ttt -T -y` output, as
+    (name, start, end, text), unfinished/resumed pairs joined."""
+    calls, pending = [], {}
+    for line in text.splitlines():
+        m = _LINE_RE.match(line)
+        if not m:
+            continue
+        pid, ts, rest = m.group(1), float(m.group(2)), m.group(3)
+        r = _RESUMED_RE.match(rest)
+        if r:
+            if pid in pending:
+                name, start, head = pending.pop(pid)
+                d = _DUR_RE.search(rest)
+                calls.append((name, start, start + float(d.group(1)) if d else ts,
+                              head + rest))
+            continue
+        c = _CALL_RE.match(rest)
+        if not c:
+            continue
+        if rest.endswith('<unfinished ...>'):
+            pending[pid] = (c.group(1), ts, rest)
+            continue
+        d = _DUR_RE.search(rest)
+        calls.append((c.group(1), ts, ts + float(d.group(1)) if d else ts, rest))
+    calls.sort(key=lambda x: x[2])
+    return calls
+
+
+def durability(text):
+    """For every message whose "250 ... queued as ID" reply appears in the
+    trace: was its queue file (the first file synced whose name contains ID)
+    synced before that reply was written; when that file was then renamed
+    into place, was the destination directory synced after the rename and
+    before the reply?  Also counts the distinct directory syncs that covered
+    messages (group commit when fewer than the messages)."""
+    calls = strace_calls(text)
+    replies, fsyncs, renames = {}, [], {}
+    for name, start, end, t in calls:
+        if name in SYNC_CALLS:
+            m = _FD_PATH_RE.match(t)
+            path = m.group(1) if m else ''
+            fsyncs.append((start, end, path, os.path.isdir(path)))
+        elif name.startswith('rename'):
+            p = _RENAME_RE.findall(t)
+            if len(p) >= 2:
+                renames.setdefault(p[0], (end, p[1]))
+        else:
+            for qid in _QUEUED_RE.findall(t):
+                replies.setdefault(qid, end)
+    out = {'messages': len(replies), 'file': 0, 'renamed': 0, 'dir': 0,
+           'dir_syncs': 0, 'syncs': len(fsyncs)}
+    covering = set()
+    for qid, t250 in replies.items():
+        synced = [(e, p) for s, e, p, d in fsyncs if not d and qid in os.path.basename(p)]
+        if not synced or min(synced)[0] > t250:
+            continue
+        out['file'] += 1
+        qfile = min(synced)[1]
+        if qfile not in renames or renames[qfile][0] > t250:
+            continue
+        t_rename, dst = renames[qfile]
+        out['renamed'] += 1
+        dirs = [(s, e) for s, e, p, d in fsyncs
+                if d and p == os.path.dirname(dst) and s >= t_rename and e <= t250]
+        if dirs:
+            out['dir'] += 1
+            covering.add(min(dirs, key=lambda x: x[1]))
+    out['dir_syncs'] = len(covering)
     return out
 
 
-def fsync_probe(pids, load, messages):
-    """Runs load() with strace attached to pids (following forks and
-    threads); returns {'file': per message, 'dir': per message} or NA."""
+def durability_probe(pids, load, messages):
+    """Runs load() (messages through smtp-source) with strace attached to
+    pids, following forks and threads; returns durability()'s counts or NA."""
     if not shutil.which('strace'):
         return NA('strace not installed')
     fd, out = tempfile.mkstemp(prefix='strace-', suffix='.txt')
     os.close(fd)
-    cmd = ['strace', '-f', '-qq', '-y', '-e',
-           'trace=fsync,fdatasync,sync_file_range,syncfs', '-o', out]
+    cmd = ['strace', '-f', '-qq', '-ttt', '-T', '-y', '-s', '256', '-e',
+           'trace=' + TRACED, '-o', out]
     for p in pids:
         cmd += ['-p', str(p)]
     st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -238,12 +309,15 @@ def fsync_probe(pids, load, messages):
                 st.wait()
     try:
         with open(out, errors='replace') as f:
-            counts = parse_strace_fsyncs(f.read())
+            counts = durability(f.read())
     finally:
         os.unlink(out)
     if not isinstance(res, float):
         return res
-    return {'file': counts['file'] / messages, 'dir': counts['dir'] / messages}
+    if counts['messages'] < messages:
+        return Invalid('the trace shows %d of %d "queued as" replies' % (
+            counts['messages'], messages))
+    return counts
 
 
 def _wait_traced(pid, st, timeout=10):

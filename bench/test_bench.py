@@ -137,24 +137,64 @@ def test_table_shows_ratio_and_reasons():
     assert 'n/a: bin/mailtestd not built' in lines[3]
 
 
-def test_strace_fsync_parser_tells_files_from_directories():
+def _trace(d):
+    """A `strace -f -ttt -T -y` excerpt: message AAA is fsynced, renamed into
+    incoming/, the directory is fsynced, then 250 is written; BBB's 250 is
+    written after its rename but before any directory fsync; CCC's queue
+    file is written in place (Postfix) and fsynced before its 250."""
+    inc = os.path.join(d, 'incoming')
+    tmp = os.path.join(d, 'tmp')
+    return '\n'.join([
+        '10  1.000000 fsync(5<%s/AAA>) = 0 <0.000500>' % tmp,
+        '10  1.001000 rename("%s/AAA", "%s/AAA") = 0 <0.000010>' % (tmp, inc),
+        '10  1.002000 fsync(6<%s/BBB> <unfinished ...>' % tmp,
+        '11  1.002100 fsync(7<%s> <unfinished ...>' % inc,
+        '10  1.002600 <... fsync resumed>) = 0 <0.000600>',
+        '11  1.002900 <... fsync resumed>) = 0 <0.000800>',
+        '12  1.003000 writev(9<socket:[1]>, [{iov_base="250 2.0.0 Ok: queued as AAA\\r\\n", '
+        'iov_len=29}], 1) = 29 <0.000020>',
+        '10  1.004000 rename("%s/BBB", "%s/BBB") = 0 <0.000010>' % (tmp, inc),
+        '12  1.005000 write(9<socket:[2]>, "250 2.0.0 Ok: queued as BBB\\r\\n", 29) = 29 '
+        '<0.000020>',
+        '11  1.006000 fsync(7<%s>) = 0 <0.000500>' % inc,
+        '13  1.007000 fsync(8<%s/CCC>) = 0 <0.000500>' % inc,
+        '14  1.008000 write(3<socket:[3]>, "250 2.0.0 Ok: queued as CCC\\r\\n", 29) = 29 '
+        '<0.000020>',
+        '14  1.009000 openat(AT_FDCWD, "/x", O_RDONLY) = 3 <0.000010>',
+    ]) + '\n'
+
+
+def test_strace_calls_join_unfinished_and_resumed():
     with tempfile.TemporaryDirectory() as d:
-        text = ('1234  fsync(7</gone/queue/incoming/ABC>) = 0\n'
-                '1234  fdatasync(8</gone/spool/tmp/x>) = 0\n'
-                '1235  fsync(9<%s> <unfinished ...>\n'
-                '1235  <... fsync resumed>) = 0\n'
-                '1236  openat(AT_FDCWD, "/x", O_RDONLY) = 3\n') % d
-        assert servers.parse_strace_fsyncs(text) == {'file': 2, 'dir': 1}
+        calls = servers.strace_calls(_trace(d))
+    fs = [c for c in calls if c[0] == 'fsync']
+    assert len(fs) == 5
+    bbb = [c for c in fs if 'BBB' in c[3]][0]
+    assert bbb[1] == pytest.approx(1.002) and bbb[2] == pytest.approx(1.0026)
+
+
+def test_durability_orders_fsyncs_before_each_250():
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, 'incoming'))
+        os.makedirs(os.path.join(d, 'tmp'))
+        r = servers.durability(_trace(d))
+    assert r['messages'] == 3
+    assert r['file'] == 3		# every queue file synced before its 250
+    assert r['renamed'] == 2	# AAA and BBB were renamed into incoming/
+    assert r['dir'] == 1		# only AAA's directory sync came before its 250
+    assert r['dir_syncs'] == 1
 
 
 def test_durability_note_names_group_commit():
-    note = intake_bench.durability_note({'file': 1.0, 'dir': 0.2}, {'file': 1.0, 'dir': 0.0})
-    assert 'group commit' in note
-    assert 'Postfix: 1.00 file + 0.00 directory' in note
-    assert 'group commit' not in intake_bench.durability_note(
-        {'file': 1.0, 'dir': 1.0}, {'file': 1.0, 'dir': 0.0})
-    assert 'not the same durability' in intake_bench.durability_note(
-        {'file': 0.0, 'dir': 0.0}, {'file': 1.0, 'dir': 0.0})
+    many = {'messages': 20, 'file': 20, 'renamed': 20, 'dir': 20, 'dir_syncs': 5}
+    one_each = dict(many, dir_syncs=20)
+    postfix = {'messages': 20, 'file': 20, 'renamed': 0, 'dir': 0, 'dir_syncs': 0}
+    note = intake_bench.durability_note(many, postfix)
+    assert 'group commit' in note and '4.0 messages per directory fsync' in note
+    assert 'Postfix: 20/20' in note and 'written in place' in note
+    assert 'group commit' not in intake_bench.durability_note(one_each, postfix)
+    unsafe = dict(many, file=19)
+    assert 'not the same durability' in intake_bench.durability_note(unsafe, postfix)
 
 
 @pytest.fixture(scope='module')
