@@ -115,8 +115,8 @@ def verify_notes(ctx, d):
     n = len(ctx.corpus['cells'])
     passes = verify_bench.TIMED_PASSES[ctx.smoke]
     return [
-        'verify: mailtest in batch mode, one process per cell; mailauth in one node process '
-        'for all cells; both pinned with taskset to CPU %s (harness and DNS server on CPU '
+        'verify: mailtest in batch mode and mailauth in node, one process per side and '
+        'cell, the sides alternating cell by cell; both pinned with taskset to CPU %s (harness and DNS server on CPU '
         '0); each cell: a warm-up pass, then %d timed passes, median reported; every timed '
         'verdict must be spf=pass, dkim=pass, dmarc=pass or the figure is "invalid"' % (
             benchlib.measured_cpu(), passes),
@@ -130,14 +130,14 @@ def verify_notes(ctx, d):
     ]
 
 
-def render(ctx, rows, notes, problems, elapsed, tmp_fs):
+def render(ctx, rows, notes, problems, elapsed, tmp_fs, load):
     out = ['# mailtest benchmarks%s' % (' (SMOKE RUN: tiny inputs, figures '
                                          'meaningless)' if ctx.smoke else ''), '']
     out.append('Run %s, %.0f s, `%s`.' % (
         time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), elapsed,
         'make bench-smoke' if ctx.smoke else 'make bench'))
     out.append('')
-    for line in benchlib.machine(['spool, queue and corpus on %s' % tmp_fs]):
+    for line in benchlib.machine(['spool, queue and corpus on %s' % tmp_fs], load):
         out.append('- ' + line)
     out.append('')
     out.append(benchlib.render_table(rows))
@@ -173,6 +173,7 @@ def main():
     out = args.out or os.path.join(outdir, 'smoke.md' if args.smoke else 'latest.md')
 
     ctx = Context(args)
+    load_at_start = os.getloadavg()
     servers_fd = None
     try:
         import servers
@@ -205,10 +206,13 @@ def main():
     elapsed = time.monotonic() - ctx.t0
     if skipped:
         notes.append('not measured here: ' + '; '.join(skipped))
+    if load_at_start[0] > 0.5 * benchlib.cpus():
+        notes.append('WARNING: load average %.2f at start on %d CPUs: other work shared the '
+                     'machine, the figures are noisy' % (load_at_start[0], benchlib.cpus()))
     if servers_fd:
         notes.append('open-file limit raised to %d for the harness and its servers'
                      % servers_fd)
-    text = render(ctx, rows, notes, problems, elapsed, tmp_fs)
+    text = render(ctx, rows, notes, problems, elapsed, tmp_fs, load_at_start)
     sys.stdout.write(text)
     with open(out + '.tmp', 'w') as f:
         f.write(text)

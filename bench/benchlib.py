@@ -235,8 +235,9 @@ def _pc(name):
     return _run(['pkg-config', '--modversion', name]) or '?'
 
 
-def machine(extra=None):
-    """Lines describing the machine and the software under test."""
+def machine(extra=None, load=None):
+    """Lines describing the machine and the software under test; load: the
+    1, 5 and 15 minute load averages taken when the run started."""
     lscpu = _run(['lscpu'])
     model = re.search(r'^Model name:\s*(.+)$', lscpu, re.M)
     mem = ''
@@ -253,11 +254,7 @@ def machine(extra=None):
     except OSError:
         debian = platform.platform()
     cc = _run(['cc', '--version']).splitlines()
-    try:
-        with open('/proc/loadavg') as f:
-            load = ', '.join(f.read().split()[:3])
-    except OSError:
-        load = '?'
+    load = ', '.join('%.2f' % x for x in load) if load else '?'
     lines = [
         'CPU: %s, %d cores%s; memory %s; load average at start %s' % (
             model.group(1) if model else platform.processor() or '?', cpus(),
