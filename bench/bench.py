@@ -19,6 +19,7 @@ Method: bench/README.md.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,9 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     out = args.out or os.path.join(outdir, 'smoke.md' if args.smoke else 'latest.md')
 
+    # a terminated run still stops what it started (the finally clauses)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     ctx = Context(args)
     load_at_start = os.getloadavg()
     servers_fd = None
