@@ -705,7 +705,7 @@ smtp_data_end(struct smtp_session *s)
 	else if (f & SMTP_DATA_TOO_BIG)
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of %ld octets",
 		    cf->message_size_limit);
-	else if (f & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR))
+	else if ((f & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)) && !tx->dm.normalize)
 		smtp_reply(s, "554 5.6.0 Message refused: bare %s in the message "
 		    "(RFC 5321 2.3.8); lines end with CRLF",
 		    (f & SMTP_DATA_BARE_LF) ? "LF" : "CR");
@@ -718,7 +718,12 @@ smtp_data_end(struct smtp_session *s)
 	    tx->data.len - tx->hdr_len)) > (size_t)cf->smtp_received_limit)
 		smtp_reply(s, "554 5.4.6 Too many Received: fields (%zu): mail loop?", hops);
 	else {
-		struct spooler_job *j = smtp_job_new(s);
+		struct spooler_job *j;
+
+		if (f & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR))
+			log_info(s->id, "smtpd", "normalized msgid=%s bare-lf=%d bare-cr=%d",
+			    tx->id, !!(f & SMTP_DATA_BARE_LF), !!(f & SMTP_DATA_BARE_CR));
+		j = smtp_job_new(s);
 
 		smtp_tx_free(s);
 		/* the client waits for the reply: no idle timeout meanwhile */
