@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CHECK, message
+from .harness import CHECK, message
 
 
 def swaks(port, *args):

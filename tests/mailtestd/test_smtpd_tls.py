@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-import smtpscript
-from conftest import CHECK
+from . import smtpscript
+from .harness import CHECK
 
 
 def tls_session(port):

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-import smtpscript
-from conftest import CHECK, HOSTNAME, message
+from . import smtpscript
+from .harness import CHECK, HOSTNAME, message
 
 
 @pytest.mark.valgrind

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-import smtpscript
-from conftest import CHECK, message
+from . import smtpscript
+from .harness import CHECK, message
 
 
 def open_tx(c, rcpt=CHECK):

@@ -10,8 +10,8 @@ answered MAIL, RCPT, DATA and the second message first.
 """
 import pytest
 
-import smtpscript
-from conftest import CHECK
+from . import smtpscript
+from .harness import CHECK
 
 SEQUENCES = {
     'LF.LF': '\n.\n',

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-import smtpscript
-from conftest import CHECK, message
+from . import smtpscript
+from .harness import CHECK, message
 
 
 def send_one(port, rcpt=CHECK, body='body\r\n..dot-stuffed\r\n', subject='spool'):
@@ -188,3 +188,40 @@ def test_second_daemon_on_the_same_spool_refused(smtpd, smtpd_factory):
     d2.start(wait=False)
     assert d2.proc.wait(timeout=30) == 1
     assert 'in use by another process' in d2.log()
+
+
+def test_received_protocol_keywords(smtpd_factory, silent_dns):
+    """RFC 3848 / RFC 6531 3.7.3: SMTP, ESMTP, ESMTPS, UTF8SMTP, UTF8SMTPS."""
+    d = smtpd_factory(dns_server=silent_dns, dns_timeout_ms=5000, workers=1)
+    cases = [('HELO', False, False, 'SMTP'), ('EHLO', False, False, 'ESMTP'),
+             ('EHLO', True, False, 'ESMTPS'), ('EHLO', False, True, 'UTF8SMTP'),
+             ('EHLO', True, True, 'UTF8SMTPS')]
+    for verb, tls, utf8, keyword in cases:
+        c = smtpscript.Client(d.port)
+        c.expect(220)
+        c.send(verb + ' client.example')
+        c.expect(250)
+        if tls:
+            c.send('STARTTLS')
+            c.expect(220)
+            version, cipher = c.starttls()
+            c.send('EHLO client.example')
+            c.expect(250)
+        c.send('MAIL FROM:<sender@example.org>' + (' SMTPUTF8' if utf8 else ''))
+        c.expect(250)
+        c.send('RCPT TO:<%s>' % CHECK)
+        c.expect(250)
+        c.send('DATA')
+        c.expect(354)
+        c.sendraw(message(keyword) + '.\r\n')
+        msgid = c.expect(250)[0].split()[-1]
+        c.close()
+        with open(os.path.join(d.spool, 'incoming', msgid), 'rb') as f:
+            msg = f.read().partition(b'\n\n')[2]
+        received = msg.split(b'\r\nFrom: ')[0].decode()
+        assert ' with %s id %s' % (keyword, msgid) in received, received
+        if tls:
+            assert '\t(using %s with cipher %s)\r\n' % (version, cipher) in received
+        else:
+            assert 'using' not in received
+    d.kill9()
