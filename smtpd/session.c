@@ -769,7 +769,7 @@ smtp_data_input(struct smtp_session *s, struct evbuffer *in)
 /* ---- input dispatch ---------------------------------------------------- */
 
 static void
-smtp_input(struct smtp_session *s)
+smtp_input_process(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
@@ -803,6 +803,35 @@ smtp_input(struct smtp_session *s)
 			log_debug(s->id, "smtpd", "paused output=%zu", evbuffer_get_length(out));
 		}
 	}
+}
+
+/* After the client's EOF, once its input is answered: close. */
+static void
+smtp_eof_close(struct smtp_session *s)
+{
+	if (s->state == SMTP_ST_CLOSING)
+		return;
+	/* a message without its final "." is dropped: nothing is spooled */
+	s->close_reason = s->state == SMTP_ST_DATA ? "eof-in-data" : "eof";
+	smtp_tx_free(s);
+	evtimer_del(s->timer);
+	smtp_set_state(s, SMTP_ST_CLOSING);
+}
+
+static void
+smtp_input(struct smtp_session *s)
+{
+	smtp_input_process(s);
+	if (s->eof && !s->paused && s->state != SMTP_ST_COMMIT)
+		smtp_eof_close(s);
+}
+
+/* A closing session whose last reply is out: time to free it. */
+static int
+smtp_flushed_closing(struct smtp_session *s)
+{
+	return s->state == SMTP_ST_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0;
 }
 
 /* ---- TLS --------------------------------------------------------------- */
@@ -892,22 +921,9 @@ smtp_eof(struct smtp_session *s)
 {
 	s->eof = 1;
 	bufferevent_disable(s->bev, EV_READ);
-	if (s->state == SMTP_ST_COMMIT)
-		return;		/* reply once the message is durable */
-	if (s->state == SMTP_ST_DATA) {
-		smtp_session_free(s, "eof-in-data");	/* nothing is spooled */
-		return;
-	}
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
-		/* a half-closed client may still read its replies */
-		if (s->state != SMTP_ST_CLOSING) {
-			s->close_reason = "eof";
-			smtp_tx_free(s);
-			smtp_set_state(s, SMTP_ST_CLOSING);
-		}
-		return;
-	}
-	smtp_session_free(s, s->state == SMTP_ST_CLOSING ? s->close_reason : "eof");
+	if (s->state == SMTP_ST_COMMIT || s->paused)
+		return;		/* smtp_input() closes once this is answered */
+	smtp_eof_close(s);
 }
 
 /* The one switch on I/O events (STYLE 5). */
@@ -919,10 +935,6 @@ smtp_io(struct smtp_session *s, enum smtp_io_event ev)
 		smtp_input(s);
 		break;
 	case SMTP_IO_LOWAT:
-		if (s->state == SMTP_ST_CLOSING) {
-			smtp_session_free(s, s->close_reason);
-			return;
-		}
 		if (s->state == SMTP_ST_STARTTLS) {
 			smtp_tls_start(s);
 			return;
@@ -936,12 +948,12 @@ smtp_io(struct smtp_session *s, enum smtp_io_event ev)
 		break;
 	case SMTP_IO_TIMEOUT:
 		if (s->state == SMTP_ST_CLOSING) {
+			/* a client that reads nothing: the write timeout ends it */
 			smtp_session_free(s, s->close_reason);
 			return;
 		}
 		smtp_close(s, "idle-timeout", "421 4.4.2 %s Error: timeout exceeded",
 		    s->srv->cf->hostname);
-		/* a client that reads nothing: the write timeout ends it */
 		break;
 	case SMTP_IO_EOF:
 		smtp_eof(s);
@@ -954,11 +966,13 @@ smtp_io(struct smtp_session *s, enum smtp_io_event ev)
 			    e ? tls_error_text(e) : strerror(EVUTIL_SOCKET_ERROR()));
 		}
 		smtp_session_free(s, s->state == SMTP_ST_DATA ? "error-in-data" : "error");
-		break;
+		return;
 	case SMTP_IO_TLS_READY:
 		smtp_tls_ready(s);
 		break;
 	}
+	if (smtp_flushed_closing(s))
+		smtp_session_free(s, s->close_reason);
 }
 
 /* ---- timers: greet pause and the DATA watchdog ------------------------ */
@@ -1055,18 +1069,10 @@ smtp_session_commit_done(struct smtp_session *s, struct spooler_job *j)
 		smtp_reply(s, "451 4.3.0 Error: queue file write error, try again later");
 	smtp_set_idle_timeouts(s);
 	smtp_set_state(s, SMTP_ST_HELO);
-	if (s->state == SMTP_ST_CLOSING)
-		return;
-	if (s->eof) {
-		/* answer the pipelined commands that came before the EOF */
-		smtp_input(s);
-		if (s->state != SMTP_ST_CLOSING) {
-			s->close_reason = "eof";
-			smtp_set_state(s, SMTP_ST_CLOSING);
-		}
-		return;
-	}
+	/* the commands pipelined behind the message, and a pending EOF */
 	smtp_input(s);
+	if (smtp_flushed_closing(s))
+		smtp_session_free(s, s->close_reason);
 }
 
 void

@@ -417,3 +417,22 @@ def test_quit_reply_flushed_before_close(smtpd):
     s.close()
     assert data.count(b'214 2.0.0 Send') == 900
     assert data.endswith(b'221 2.0.0 Bye\r\n')
+
+
+def test_half_closed_client_behind_a_pause_gets_every_reply(smtpd_factory):
+    """Commands that wait behind a full output buffer are still answered
+    after the client's EOF (shutdown of its sending side)."""
+    smtpd = smtpd_factory(smtp_max_commands=5000)
+    s = socket.create_connection(('127.0.0.1', smtpd.port))
+    s.sendall(b'HELP\r\n' * 3000)
+    s.shutdown(socket.SHUT_WR)
+    data = b''
+    s.settimeout(20)
+    while True:
+        x = s.recv(1 << 20)
+        if not x:
+            break
+        data += x
+    s.close()
+    assert data.count(b'214 2.0.0 Send') == 3000
+    assert 'reason=eof' in smtpd.wait_log('disconnect')
