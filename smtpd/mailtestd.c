@@ -12,6 +12,7 @@
  * 1 when start-up fails, 2 on usage errors.
  */
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
@@ -241,6 +242,15 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 static void
 daemon_stop(struct daemon *d)
 {
+	sigset_t set;
+
+	/* stopping already: a second SIGTERM must not cut the teardown short
+	 * once libevent's handlers are gone */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (d->spooler)
 		spooler_stop(d->spooler);	/* what was submitted is committed */
 	server_free(d->srv);
@@ -265,7 +275,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d;
-	char err[1024] = "";
+	char err[1024] = "", config_real[PATH_MAX];
 	int c, dump = 0, rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -295,6 +305,9 @@ main(int argc, char **argv)
 		config_free(&d.cf);
 		return 0;
 	}
+	/* SIGHUP re-reads it after daemon() went to "/" */
+	if (d.config_path && realpath(d.config_path, config_real) != NULL)
+		d.config_path = config_real;
 	if (evthread_use_pthreads() < 0) {
 		fprintf(stderr, "mailtestd: evthread_use_pthreads failed\n");
 		return 1;

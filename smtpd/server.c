@@ -26,6 +26,8 @@
 #define SERVER_IP_BUCKETS	4096
 /* after shutdown_timeout, sessions get this long to flush their 421 */
 #define SERVER_HARD_STOP_MS	2000
+/* out of descriptors or memory: stop accepting for this long */
+#define SERVER_ACCEPT_PAUSE_MS	1000
 
 struct ip_count {
 	char		 ip[INET6_ADDRSTRLEN];
@@ -311,8 +313,36 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	/* EMFILE and the like: log, and let the next accept try again */
-	log_err("-", "smtpd", "accept error=\"%s\"", strerror(EVUTIL_SOCKET_ERROR()));
+	struct server *srv = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+		log_warn("-", "smtpd", "accept error=\"%s\"", strerror(e));
+		return;
+	}
+	/* the listening socket stays readable: without a pause this would spin */
+	if (evtimer_pending(srv->ev_accept, NULL))
+		return;
+	log_err("-", "smtpd", "accept error=\"%s\" sessions=%zu: not accepting for %d ms",
+	    strerror(e), srv->nsessions, SERVER_ACCEPT_PAUSE_MS);
+	for (size_t i = 0; i < srv->nlisten; i++)
+		if (srv->listener[i])
+			evconnlistener_disable(srv->listener[i]);
+	evtimer_add(srv->ev_accept, &tv);
+}
+
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->stopping)
+		return;
+	for (size_t i = 0; i < srv->nlisten; i++)
+		if (srv->listener[i])
+			evconnlistener_enable(srv->listener[i]);
+	log_info("-", "smtpd", "accepting again sessions=%zu", srv->nsessions);
 }
 
 /* ---- completions of the spool writer ------------------------------------- */
@@ -511,7 +541,8 @@ server_start(struct server *srv, struct event_base *base, SSL_CTX *tls,
 			return -1;
 		}
 	}
-	if ((srv->ev_stop = evtimer_new(base, server_stop_cb, srv)) == NULL) {
+	if ((srv->ev_stop = evtimer_new(base, server_stop_cb, srv)) == NULL ||
+	    (srv->ev_accept = evtimer_new(base, server_accept_resume_cb, srv)) == NULL) {
 		snprintf(err, errlen, "timer");
 		return -1;
 	}
@@ -543,6 +574,8 @@ server_free(struct server *srv)
 			event_free(srv->ev_signal[i]);
 	if (srv->ev_stop)
 		event_free(srv->ev_stop);
+	if (srv->ev_accept)
+		event_free(srv->ev_accept);
 	for (size_t i = 0; i < srv->ips_size; i++) {
 		struct ip_count *c = srv->ips[i], *next;
 

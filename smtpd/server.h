@@ -62,6 +62,7 @@ struct server {
 	int			 stopping;	/* SIGTERM seen: no new sessions */
 	struct event		*ev_signal[3];	/* SIGHUP, SIGTERM, SIGINT */
 	struct event		*ev_stop;	/* shutdown_timeout, then the hard stop */
+	struct event		*ev_accept;	/* listeners paused after EMFILE & co */
 	int			 hard_stop;	/* shutdown_timeout passed */
 };
 

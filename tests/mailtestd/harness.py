@@ -81,13 +81,14 @@ class Daemon:
     def log_path(self):
         return os.path.join(self.dir, 'mailtestd.%d.log' % self.runs)
 
-    def start(self, wait=True, extra_args=()):
+    def start(self, wait=True, extra_args=(), env=None, preexec_fn=None):
         self.write_conf()
         self.runs += 1
         self.logs.append(self.log_path)
         self.logf = open(self.log_path, 'wb')
         cmd = self.wrapper + [self.binary, '-f', '-c', self.conf_path] + list(extra_args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.logf)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.logf,
+                                     env=env, preexec_fn=preexec_fn)
         if wait:
             self.wait_log(r'mailtestd started', timeout=60 if self.wrapper else 20)
         return self

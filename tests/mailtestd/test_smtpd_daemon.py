@@ -266,3 +266,94 @@ def test_memory_per_idle_connection_under_32_kib(tmp_path):
     r = idle_memory.measure(binary(), n=400, workdir=str(tmp_path))
     print('\n%d idle connections: %.1f KiB each' % (r['connections'], r['per_connection_kib']))
     assert r['per_connection_kib'] < 32, r
+
+
+def test_out_of_descriptors_pauses_accepting(smtpd_factory):
+    """EMFILE: the listener pauses (no busy loop), sessions go on, and the
+    daemon accepts again once descriptors are free."""
+    import resource
+
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    d = smtpd_factory(start=False, smtp_max_connections=1000,
+                      smtp_max_connections_per_ip=1000)
+    d.start(preexec_fn=low_nofile)
+    clients = []
+    for _ in range(60):
+        clients.append(socket.create_connection(('127.0.0.1', d.port)))
+    d.wait_log('not accepting for 1000 ms')
+    served = smtpscript.Client(d.port)      # waits in the backlog
+    for c in clients:
+        c.close()
+    served.expect(220)                       # accepted once descriptors are free
+    served.send('QUIT')
+    served.expect(221)
+    served.close()
+    log = d.wait_log('accepting again')
+    # paused, not spinning: a handful of error lines, not thousands
+    assert log.count('accept error=') < 20, log.count('accept error=')
+    assert 'Too many open files' in log
+
+
+def test_daemon_mode_detaches(tmp_path, dns):
+    """Without -f: the parent returns at once, the daemon serves (logging to
+    syslog), SIGTERM stops it."""
+    from .harness import free_port
+    port = free_port()
+    conf = tmp_path / 'bg.conf'
+    conf.write_text('listen 127.0.0.1:%d\nspool_dir %s\nhostname %s\ndns_server %s\n'
+                    % (port, tmp_path / 'spool', HOSTNAME, dns.address))
+    p = subprocess.run([binary(), '-c', 'bg.conf'], cwd=str(tmp_path), timeout=30)
+    assert p.returncode == 0
+    pid = None
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                    if f.read().split(b'\0')[:3] == [binary().encode(), b'-c', b'bg.conf']:
+                        pid = int(entry)
+            except OSError:
+                continue
+    assert pid, 'no detached mailtestd found'
+    try:
+        smtpscript.run(port, r'''
+            expect 220
+            send "EHLO c.example"
+            expect 250
+            send "QUIT"
+            expect 221
+        ''')
+        with open('/proc/%d/status' % pid) as f:
+            ppid = [ln for ln in f if ln.startswith('PPid:')][0].split()[1]
+        assert ppid != str(os.getpid())
+        assert os.readlink('/proc/%d/cwd' % pid) == '/'
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    import time
+    for _ in range(600):
+        if not os.path.exists('/proc/%d' % pid):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists('/proc/%d' % pid)
+
+
+def test_sd_notify_ready_reloading_stopping(smtpd_factory, tmp_path):
+    """Type=notify: READY=1 once listening, RELOADING=1/READY=1 on SIGHUP,
+    STOPPING=1 on SIGTERM."""
+    path = str(tmp_path / 'notify.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    d = smtpd_factory(start=False)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    d.start(env=env)
+    assert sock.recv(4096) == b'READY=1'
+    smtpscript.run(d.port, 'expect 220')     # READY came after the listener
+    d.reload()
+    assert sock.recv(4096) == b'RELOADING=1'
+    assert sock.recv(4096) == b'READY=1'
+    d.proc.send_signal(signal.SIGTERM)
+    assert sock.recv(4096) == b'STOPPING=1'
+    d.stop()
+    sock.close()
