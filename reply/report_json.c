@@ -150,6 +150,8 @@ dmarc_json(const struct dmarc_result *d)
 	set_str(v, "result", auth_res_name(d->rfc7489.result));
 	set_str(v, "org_domain", d->rfc7489.org_domain);
 	set_str(v, "policy", d->rfc7489.policy);
+	json_object_set_new(v, "spf_aligned", json_boolean(d->rfc7489.spf_aligned));
+	json_object_set_new(v, "dkim_aligned", json_boolean(d->rfc7489.dkim_aligned));
 	set_str(v, "note", d->rfc7489.note);
 	json_object_set_new(o, "rfc7489", v);
 	return o;

@@ -6,10 +6,12 @@
  *  1. a valid signature whose d= is exactly the Author Domain: pass
  *  2. the Author Domain does not exist (NXDOMAIN): nxdomain; DNS error: temperror
  *  3. _adsp._domainkey.<Author Domain> TXT: none found (or only records that
- *     do not parse, 4.2.1 "MUST be ignored"): none; DNS error: temperror;
+ *     do not parse, 4.2.1 "MUST be ignored": a record must start with
+ *     "dkim", its value must be a hyphenated-word): none; DNS error: temperror;
  *     more than one valid record: permerror
  *  4. dkim=unknown (or an unknown value, 4.2.1): unknown; all: fail;
- *     discardable: discard
+ *     discardable: discard (values compared without regard to case, as ABNF
+ *     literals are, RFC 5234 2.3)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,22 @@ tag_name_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* RFC 4871 hyphenated-word = ALPHA [ *(ALPHA / DIGIT / "-") (ALPHA / DIGIT) ] */
+static int
+hyphenated_word(const char *w)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || !((w[0] >= 'a' && w[0] <= 'z') || (w[0] >= 'A' && w[0] <= 'Z')) ||
+	    w[n - 1] == '-')
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
+		    (w[i] >= '0' && w[i] <= '9') || w[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /*
  * Parse an ADSP record (RFC 5617 4.2.1, a tag-list with WSP).  Returns 0 and
  * the dkim= value in *practice (malloc'd), or -1 when the record is not valid
@@ -59,6 +77,13 @@ parse_record(const char *rec, size_t len, char **practice, char *err, size_t err
 	*practice = NULL;
 	if (memchr(rec, '\0', len) != NULL) {
 		snprintf(err, errlen, "NUL byte in the record");
+		return -1;
+	}
+	/* 4.2.1: "Every ADSP record MUST start with an outbound signing-practices
+	 * tag, so the first four characters of the record are lowercase dkim" */
+	if (len < 4 || memcmp(rec, "dkim", 4) != 0) {
+		snprintf(err, errlen, "the record does not start with dkim= "
+		    "(RFC 5617 4.2.1)");
 		return -1;
 	}
 	while (p < end) {
@@ -125,6 +150,11 @@ parse_record(const char *rec, size_t len, char **practice, char *err, size_t err
 	if (*practice == NULL) {
 		snprintf(err, errlen, "no dkim= tag (it is required)");
 		return -1;
+	}
+	if (!hyphenated_word(*practice)) {
+		snprintf(err, errlen, "dkim=%.40s is not a word (RFC 5617 4.2.1: "
+		    "unknown, all, discardable or a hyphenated-word)", *practice);
+		goto bad;
 	}
 	return 0;
 bad:
@@ -229,10 +259,11 @@ adsp_check_run(struct dns_resolver *dns, const char *author, const char *from_er
 	out->record = record;
 	out->policy = practice;
 	/* 4. the practice */
-	if (strcmp(practice, "all") == 0)
+	/* ABNF literals are case-insensitive (RFC 5234 2.3) */
+	if (str_caseeq(practice, "all"))
 		set(out, AUTH_FAIL, xasprintf("%s says dkim=all, and no valid signature "
 		    "by %s is present", name, author));
-	else if (strcmp(practice, "discardable") == 0)
+	else if (str_caseeq(practice, "discardable"))
 		set(out, AUTH_DISCARD, xasprintf("%s says dkim=discardable, and no valid "
 		    "signature by %s is present", name, author));
 	else

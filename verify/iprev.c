@@ -1,10 +1,11 @@
 /*
  * iprev.c - RFC 8601 3 "iprev": the client's IP has a PTR name whose A/AAAA
  * records include the IP again (forward-confirmed reverse DNS, RFC 8601
- * 3 and RFC 1912 2.1).  pass when one name confirms; fail when the PTR
- * lookup or every forward lookup says the data does not exist or does not
- * match; temperror when DNS failed and nothing confirmed; permerror when
- * there is no usable client address.
+ * 3 and RFC 1912 2.1).  pass when one name confirms; fail when every
+ * forward lookup says the data does not exist or does not match;
+ * temperror when DNS failed and nothing confirmed; permerror when no PTR
+ * data are published for the address (NXDOMAIN or no answer: RFC 8601 3
+ * "permerror") or there is no usable client address.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -15,16 +16,18 @@
 #include "../common/util.h"
 #include "iprev.h"
 
+/* 1 if name has an A/AAAA record equal to addr; *failed set to name on a
+ * temporary DNS error (the first one) */
 static int
 forward_confirms(struct dns_resolver *dns, const char *name, int family,
-    const void *addr, int *tempfail)
+    const void *addr, const char **failed)
 {
 	const struct dns_answer *a;
 	int hit = 0;
 
 	a = dns_lookup(dns, name, family == AF_INET ? DNS_T_A : DNS_T_AAAA);
-	if (a->status == DNS_TEMPFAIL)
-		*tempfail = 1;
+	if (a->status == DNS_TEMPFAIL && *failed == NULL)
+		*failed = name;
 	for (size_t i = 0; i < a->nrr && !hit; i++) {
 		if (family == AF_INET && a->rr[i].type == DNS_T_A)
 			hit = memcmp(&a->rr[i].u.a, addr, 4) == 0;
@@ -41,7 +44,8 @@ iprev_check_run(struct dns_resolver *dns, const char *ip, struct iprev_result *o
 	unsigned char addr[16];
 	char rev[128];
 	const struct dns_answer *a;
-	int family, tempfail = 0;
+	const char *failed = NULL;
+	int family;
 
 	memset(out, 0, sizeof(*out));
 	out->ip = ip ? xstrdup(ip) : NULL;
@@ -77,9 +81,12 @@ iprev_check_run(struct dns_resolver *dns, const char *ip, struct iprev_result *o
 		return;
 	}
 	if (a->status != DNS_OK) {
-		out->result = AUTH_FAIL;
+		/* RFC 8601 3: "no PTR data are published for the connecting IP
+		 * address" is permerror, not fail */
+		out->result = AUTH_PERMERROR;
 		out->reason = xasprintf("%s has no PTR record (%s)", out->ip,
-		    a->status == DNS_NXDOMAIN ? "NXDOMAIN" : "no data");
+		    a->status == DNS_NXDOMAIN ? "NXDOMAIN" :
+		    a->status == DNS_BADNAME ? "the reverse name cannot be asked" : "no data");
 		dns_answer_release(a);
 		return;
 	}
@@ -89,7 +96,7 @@ iprev_check_run(struct dns_resolver *dns, const char *ip, struct iprev_result *o
 			out->names[out->nnames++] = xstrdup(a->rr[i].u.name);
 	dns_answer_release(a);
 	for (size_t i = 0; i < out->nnames && i < IPREV_MAX_NAMES; i++) {
-		if (forward_confirms(dns, out->names[i], family, addr, &tempfail)) {
+		if (forward_confirms(dns, out->names[i], family, addr, &failed)) {
 			out->result = AUTH_PASS;
 			out->ptr = xstrdup(out->names[i]);
 			out->reason = xasprintf("%s has PTR %s, which resolves back to it",
@@ -98,9 +105,10 @@ iprev_check_run(struct dns_resolver *dns, const char *ip, struct iprev_result *o
 		}
 	}
 	out->ptr = out->nnames ? xstrdup(out->names[0]) : NULL;
-	if (tempfail) {
+	if (failed != NULL) {
 		out->result = AUTH_TEMPERROR;
-		out->reason = xasprintf("the forward lookup of %s failed", out->ptr);
+		out->reason = xasprintf("the forward lookup of %s failed and no other "
+		    "PTR name resolves back to %s", failed, out->ip);
 	} else {
 		out->result = AUTH_FAIL;
 		out->reason = xasprintf("%s has PTR %s, but %s does not resolve back to %s%s",

@@ -6,6 +6,10 @@
  * lookups, explanation, the records looked at, and a reason in words.  It
  * never fails: DNS trouble is temperror, bad records permerror.
  * Ownership: the strings in *out are owned by it (spf_check_free()).
+ * The context owns one libspf2 SPF_server_t whose DNS layer is common/dns.h;
+ * libspf2 matches single mechanisms, spf.c does the rest of check_host()
+ * with spf_record.h (grammar, macros); see the comment atop spf.c.
+ * It blocks on DNS (bounded: 10 DNS terms, 10 names each, 20 s in all).
  */
 #ifndef MT_SPF_H
 #define MT_SPF_H

@@ -113,6 +113,8 @@ struct dkim_sig {
 	char		*error;		/* machine word: body-hash-mismatch,
 					 * signature-mismatch, key-not-found,
 					 * key-revoked, key-syntax, key-too-small,
+					 * key-too-large, key-inappropriate (h=, k=,
+					 * s=, t=s do not fit the signature),
 					 * syntax, expired, future, unsupported-algorithm,
 					 * dns-error, header-not-signed, too-many-signatures */
 	char		*reason;	/* the same in words */
@@ -143,6 +145,8 @@ struct dmarc_result {
 		char		*org_domain;	/* public-suffix-list org domain */
 		char		*policy;
 		char		*note;	/* where and why it differs, NULL if same */
+		int		 spf_aligned;	/* under RFC 7489 (PSL) alignment */
+		int		 dkim_aligned;
 	} rfc7489;
 };
 
