@@ -185,11 +185,30 @@ struct daemon {
 	int			 reply_started;
 };
 
+/* Keys of listeners this daemon does not serve: never silently ignored. */
+static int
+daemon_unsupported(const struct config *cf, char *err, size_t errlen)
+{
+	if (cf->proxy_listen.n > 0) {
+		snprintf(err, errlen, "proxy_listen: PROXY protocol listeners are not "
+		    "implemented by this mailtestd");
+		return -1;
+	}
+	if (cf->metrics_listen[0])
+		log_warn("-", "mailtestd", "metrics_listen=%s is not served by this mailtestd",
+		    cf->metrics_listen);
+	if (cf->http_listen[0])
+		log_warn("-", "mailtestd", "http_listen=%s is not served by this mailtestd",
+		    cf->http_listen);
+	return 0;
+}
+
 /* Everything that needs privileges, before the drop. */
 static int
 daemon_prepare(struct daemon *d, char *err, size_t errlen)
 {
-	if (daemon_user_lookup(&d->cf, &d->user, err, errlen) < 0)
+	if (daemon_unsupported(&d->cf, err, errlen) < 0 ||
+	    daemon_user_lookup(&d->cf, &d->user, err, errlen) < 0)
 		return -1;
 	if ((d->spool = spool_open(d->cf.spool_dir, err, errlen)) == NULL)
 		return -1;
@@ -260,7 +279,8 @@ daemon_stop(struct daemon *d)
 	if (d->reply_started)
 		reply_stop(d->reply);
 	workers_free(d->workers);
-	reply_ctx_free(d->reply);
+	if (d->reply)
+		reply_ctx_free(d->reply);
 	if (d->dns)
 		dns_resolver_free(d->dns);
 	spool_close(d->spool);

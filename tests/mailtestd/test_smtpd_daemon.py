@@ -39,6 +39,8 @@ def test_dump_configuration(smtpd_factory):
     ('smtp_max_line 100', 'smtp_max_line: 100 is out of range'),
     ('listen localhost', 'is not ADDR:PORT'),
     ('tls_cert /nonexistent.pem', 'tls_cert and tls_key: set both or neither'),
+    ('tls_cert /nonexistent.pem\ntls_key /nonexistent.key', '/nonexistent.pem'),
+    ('proxy_listen 127.0.0.1:2526', 'PROXY protocol listeners are not implemented'),
 ])
 def test_bad_configuration_is_a_clear_error(tmp_path, line, err):
     conf = tmp_path / 'bad.conf'
