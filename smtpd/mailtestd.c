@@ -90,33 +90,33 @@ daemon_user_lookup(const struct config *cf, struct daemon_user *u, char *err, si
 	return 0;
 }
 
-static const struct daemon_user *chown_user;
-static const char *chown_skip;
+static const struct daemon_user *daemon_chown_user;
+static const char *daemon_chown_skip;
 
 static int
-chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+daemon_chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	if (type == FTW_D && strcmp(path, chown_skip) == 0)
+	if (type == FTW_D && strcmp(path, daemon_chown_skip) == 0)
 		return FTW_SKIP_SUBTREE;	/* the TLS key stays root's */
-	if (lchown(path, chown_user->uid, chown_user->gid) < 0)
+	if (lchown(path, daemon_chown_user->uid, daemon_chown_user->gid) < 0)
 		log_warn("-", "mailtestd", "chown %s: %s", path, strerror(errno));
 	return FTW_CONTINUE;
 }
 
 /* The spool belongs to the unprivileged user (except tls/). */
 static void
-spool_chown(const char *dir, const struct daemon_user *u)
+daemon_spool_chown(const char *dir, const struct daemon_user *u)
 {
 	char *skip = xasprintf("%s/tls", dir);
 
-	chown_user = u;
-	chown_skip = skip;
-	nftw(dir, chown_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	daemon_chown_user = u;
+	daemon_chown_skip = skip;
+	nftw(dir, daemon_chown_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
 	free(skip);
 }
 
 static int
-drop_privileges(const struct daemon_user *u, char *err, size_t errlen)
+daemon_drop_privileges(const struct daemon_user *u, char *err, size_t errlen)
 {
 	if (setgroups(1, &u->gid) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
 		snprintf(err, errlen, "dropping privileges to %s: %s", u->name, strerror(errno));
@@ -132,7 +132,7 @@ drop_privileges(const struct daemon_user *u, char *err, size_t errlen)
 }
 
 static struct dns_resolver *
-resolver_new(const struct config *cf, char *err, size_t errlen)
+daemon_resolver_new(const struct config *cf, char *err, size_t errlen)
 {
 	struct dns_config dc;
 
@@ -152,7 +152,7 @@ resolver_new(const struct config *cf, char *err, size_t errlen)
 
 /* Messages accepted before a crash or a stop and not finished. */
 static void
-recover(struct spool *spool, struct workers *w)
+daemon_recover(struct spool *spool, struct workers *w)
 {
 	char **ids;
 	size_t n, i;
@@ -222,12 +222,12 @@ daemon_prepare(struct daemon *d, char *err, size_t errlen)
 	d->srv->log_stderr = d->foreground;
 	if (server_bind(d->srv, err, errlen) < 0)
 		return -1;
-	if ((d->dns = resolver_new(&d->cf, err, errlen)) == NULL)
+	if ((d->dns = daemon_resolver_new(&d->cf, err, errlen)) == NULL)
 		return -1;
 	if ((d->reply = reply_ctx_new(&d->cf, d->dns, err, errlen)) == NULL)
 		return -1;
 	if (d->user.drop)
-		spool_chown(d->cf.spool_dir, &d->user);
+		daemon_spool_chown(d->cf.spool_dir, &d->user);
 	return 0;
 }
 
@@ -249,7 +249,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "spool writer thread: %s", strerror(errno));
 		return -1;
 	}
-	recover(d->spool, d->workers);
+	daemon_recover(d->spool, d->workers);
 	if (reply_start(d->reply) < 0) {
 		snprintf(err, errlen, "reply_start failed");
 		return -1;
@@ -343,7 +343,7 @@ main(int argc, char **argv)
 		}
 		log_open("mailtestd", 0, log_level_from_name(d.cf.log_level));
 	}
-	if (d.user.drop && drop_privileges(&d.user, err, sizeof(err)) < 0)
+	if (d.user.drop && daemon_drop_privileges(&d.user, err, sizeof(err)) < 0)
 		goto out;
 	if (daemon_start(&d, err, sizeof(err)) < 0)
 		goto out;
