@@ -93,7 +93,8 @@ def parse_runs(d):
 
 def test_kill9_loses_nothing_and_duplicates_nothing(smtpd_factory, dns):
     dns.set_zone({})
-    rnd = random.Random(int(os.environ.get('MAILTEST_KILL9_SEED', time.time())))
+    seed = int(os.environ.get('MAILTEST_KILL9_SEED', time.time()))
+    rnd = random.Random(seed)
     d = smtpd_factory(workers=4, smtp_max_connections_per_ip=50, shutdown_timeout='5s')
     load = Load(d.port)
     threads = [threading.Thread(target=load.client) for _ in range(CLIENTS)]
@@ -136,7 +137,8 @@ def test_kill9_loses_nothing_and_duplicates_nothing(smtpd_factory, dns):
                 reprocessed.add(i)
             seen.add(i)
         removed_before |= r['removed']
-    print('\nkill -9: runs=%d kills=%d client retries=%d' % (len(runs), kills, load.failures))
+    print('\nkill -9 (MAILTEST_KILL9_SEED=%d): runs=%d kills=%d client retries=%d'
+          % (seed, len(runs), kills, load.failures))
     print('accepted=%d processed=%d lost=%d duplicated=%d '
           '(reprocessed after a crash before spool_remove: %d; spooled without a 250: %d)'
           % (len(accepted), len(accepted & processed_any & reports), len(lost),
