@@ -852,7 +852,7 @@ smtp_tls_start(struct smtp_session *s)
 	bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
-		SSL_free(ssl);
+		/* libevent 2.1 frees ssl itself on this path (CLOSE_ON_FREE) */
 		smtp_session_free(s, "tls-resource");
 		return;
 	}
