@@ -171,7 +171,7 @@ class DNSServer:
         self.log = []
         self.badid_sent = set()
         fam = socket.AF_INET6 if ipv6 else socket.AF_INET
-        for attempt in range(20):
+        for attempt in range(50):
             self.udp = socket.socket(fam, socket.SOCK_DGRAM)
             self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.udp.bind((host, port))
@@ -182,10 +182,10 @@ class DNSServer:
                 self.tcp.bind((host, self.port))
                 break
             except OSError:
-                # the UDP port's TCP twin is taken (e.g. a client's TIME_WAIT)
+                # the free UDP port is taken for TCP: with port 0, try another
                 self.udp.close()
                 self.tcp.close()
-                if port != 0 or attempt == 19:
+                if port != 0 or attempt == 49:
                     raise
         self.tcp.listen(64)
         self.host = host
