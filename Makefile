@@ -10,6 +10,7 @@
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make fuzz-smoke      each target for FUZZ_SMOKE_SECONDS on its seed corpus
 #                        (part of make check; skipped when clang/libFuzzer is absent)
+#   make fuzz-coverage   line coverage of the code under test by each corpus
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -62,7 +63,7 @@ PROGS      += $(BINDIR)/mailtestd
 endif
 
 .PHONY: all san check check-fast check-unit check-e2e check-san check-valgrind \
-        install uninstall clean bench fuzz fuzz-build fuzz-smoke unit
+        install uninstall clean bench fuzz fuzz-build fuzz-smoke fuzz-coverage unit
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -149,6 +150,27 @@ $(FUZZ_BUILD)/fuzz/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB)
 
 fuzz-build: $(FUZZ_BIN)
 
+# Line coverage of the code under test by each target's corpus (llvm-cov):
+# the same targets built without sanitizers, with clang's source coverage.
+FUZZ_COV_CFLAGS := $(filter-out $(FUZZ_SAN),$(FUZZ_CFLAGS)) \
+                   -fprofile-instr-generate -fcoverage-mapping
+FUZZ_COV_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/cov/%)
+
+$(FUZZ_BUILD)/cov/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/cov/libmailtest.a: $(LIB_SRC:%.c=$(FUZZ_BUILD)/cov/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/cov/%: $(FUZZ_BUILD)/cov/obj/tests/fuzz/%.o $(FUZZ_BUILD)/cov/libmailtest.a
+	$(FUZZ_CC) -fsanitize=fuzzer -fprofile-instr-generate -o $@ $^ $(LDLIBS)
+
+fuzz-coverage:
+	$(MAKE) --no-print-directory $(FUZZ_COV_BIN)
+	$(FUZZ_ENV) tests/fuzz/run.sh coverage
+
 fuzz:
 	@tests/fuzz/run.sh probe "$(FUZZ_CC)" || { echo "make fuzz: $(FUZZ_CC) with" \
 	    "libFuzzer is needed (Debian: apt-get install clang-14)"; exit 1; }
@@ -189,3 +211,4 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/unit/*.d)
 -include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/tests/fuzz/*.d)
+-include $(wildcard $(FUZZ_BUILD)/cov/obj/*/*.d $(FUZZ_BUILD)/cov/obj/tests/fuzz/*.d)

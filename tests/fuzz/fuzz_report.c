@@ -8,9 +8,10 @@
  * DKIM signatures 0-4 or, for the control bytes 251-255, 20 to 1000 (a
  * message may carry that many DKIM-Signature fields: MSG_MAX_FIELDS).
  *
- * Invariants, JSON: both layouts parse back (json_loads) and are valid
- * UTF-8; compact is one line; a value that was valid UTF-8 comes back
- * unchanged; "authentication_results" is report_ar()'s one-line text.
+ * Invariants, JSON (for up to JSON_MAX_DKIM signatures): both layouts
+ * parse back (json_loads) and are valid UTF-8; compact is one line; a value
+ * that was valid UTF-8 comes back unchanged; "authentication_results" is
+ * report_ar()'s one-line text.
  * Authentication-Results: starts with the field name; printable ASCII only,
  * with "\n\t" after a ';' as the only line break (fold=1) and none for
  * fold=0; quotes and comments balanced; exactly one resinfo (";" outside
@@ -27,6 +28,7 @@
 #define REPORT_CTL	16
 #define NULL_MARK	"\x7f"
 #define DKIM_MORE	" more DKIM results not listed)"
+#define JSON_MAX_DKIM	20
 
 struct pool {
 	char	**s;
@@ -333,9 +335,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ar1 = report_ar(&r, authserv, 1);
 	check_ar(ar0, &r, 0);
 	check_ar(ar1, &r, 1);
-	check_json(&r, &m, ctl[14] & 1, ar0);
-	if (ctl[14] & 2)
-		check_json(&r, &m, !(ctl[14] & 1), ar0);
+	/*
+	 * The JSON renderer has no path that depends on the number of DKIM
+	 * results (the A-R's budget has), and under ASan 1000 of them cost
+	 * ~30000 allocations an execution: JSON is checked up to 20.
+	 */
+	if (r.ndkim <= JSON_MAX_DKIM) {
+		check_json(&r, &m, ctl[14] & 1, ar0);
+		if (ctl[14] & 2)
+			check_json(&r, &m, !(ctl[14] & 1), ar0);
+	}
 	free(ar0);
 	free(ar1);
 

@@ -5,6 +5,8 @@
 #             corpus; fails on any crash, leak, sanitizer report or timeout
 #   long      each target FUZZ_SECONDS (600) on build-fuzz/corpus/NAME (kept
 #             between runs) plus its seeds; crashes go to build-fuzz/artifacts/NAME/
+#   coverage  line coverage of the code under test by each corpus (llvm-cov;
+#             make fuzz-coverage builds build-fuzz/cov/ first)
 # Both print a table: executions, coverage (libFuzzer's cov: edges, ft:
 # features), corpus size and peak RSS per target, also kept in
 # build-fuzz/summary-MODE.txt; logs are build-fuzz/logs/MODE-NAME.log.
@@ -151,8 +153,37 @@ run_all() {
 	echo "fuzz $mode: all targets ran without a crash"
 }
 
+# coverage: run each corpus through build-fuzz/cov/fuzz_NAME (built by make
+# fuzz-coverage) and print llvm-cov's line and region coverage of the files
+# named on the "# covers:" line of tests/fuzz/NAME.options.
+coverage() {
+	: "${LLVM_PROFDATA:=llvm-profdata}"
+	: "${LLVM_COV:=llvm-cov}"
+	d=$FUZZ_BUILD/cov
+	for n in $(targets); do
+		files=$(sed -n 's/^# covers: *//p' "tests/fuzz/$n.options" 2>/dev/null)
+		mkdir -p "$FUZZ_BUILD/corpus/$n"
+		rm -f "$d/$n.profraw"
+		LLVM_PROFILE_FILE="$d/$n.profraw" "$d/fuzz_$n" -runs=0 \
+		    "$FUZZ_BUILD/corpus/$n" "tests/fuzz/corpus/$n" >"$d/$n.log" 2>&1 ||
+		    { echo "fuzz_$n failed on its corpus: $d/$n.log"; return 1; }
+		"$LLVM_PROFDATA" merge -sparse -o "$d/$n.profdata" "$d/$n.profraw"
+		inputs=$(grep -o 'INITED.*corp: [0-9]*' "$d/$n.log" | sed 's/.*corp: //')
+		echo "== fuzz_$n: ${inputs:-?} inputs (build-fuzz/corpus/$n + seeds)"
+		# shellcheck disable=SC2086
+		"$LLVM_COV" report "$d/fuzz_$n" -instr-profile="$d/$n.profdata" $files |
+		    awk -v pfx="$(pwd)/" '
+			NR == 1 { printf "   %-24s %9s %9s %7s %7s %9s\n", "file", "regions",
+			    "functions", "lines", "missed", "lines%"; next }
+			/^-/ { next }
+			{ f = $1; sub(pfx, "", f)
+			  printf "   %-24s %9s %9s %7s %7s %9s\n", f, $4, $7, $8, $9, $10 }'
+	done
+}
+
 case "${1:-}" in
 probe)	probe "${2:-clang}" ;;
+coverage) coverage ;;
 smoke)	: "${FUZZ_SECONDS:=5}"; run_all smoke ;;
 long)	: "${FUZZ_SECONDS:=600}"; run_all long ;;
 *)	echo "usage: $0 probe CC | smoke | long" >&2; exit 2 ;;
