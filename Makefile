@@ -173,7 +173,7 @@ fuzz-coverage:
 
 fuzz:
 	@tests/fuzz/run.sh probe "$(FUZZ_CC)" || { echo "make fuzz: $(FUZZ_CC) with" \
-	    "libFuzzer is needed (Debian: apt-get install clang-14)"; exit 1; }
+	    "libFuzzer is needed (Debian: apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
 	$(MAKE) --no-print-directory fuzz-build
 	$(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
 
@@ -183,7 +183,7 @@ fuzz-smoke:
 	    $(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/fuzz/run.sh smoke; \
 	else \
 	    echo "fuzz-smoke: SKIPPED: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer)" \
-	        "not found; install clang-14 to run the fuzz targets"; \
+	        "not found; install clang-14 and libclang-rt-14-dev to run the fuzz targets"; \
 	fi
 
 # ---- install ---------------------------------------------------------------
