@@ -754,11 +754,14 @@ too_many(struct spf_walk *w)
 			break;
 		{
 			struct sbuf b;
+			char *raw;
 
 			sbuf_init(&b, SPF_RECORD_MAX_LEN);
-			sbuf_addc(&b, ' ');
+			sbuf_addc(&b, ' ');	/* every address between spaces */
 			collect_ips(w, top->child[best], &b);
-			flat[best] = str_trim(sbuf_steal(&b));
+			raw = sbuf_steal(&b);
+			flat[best] = xstrdup(str_trim(raw));
+			free(raw);
 			sbuf_free(&b);
 		}
 		repl[best] = flat[best];
