@@ -867,3 +867,71 @@ def test_json_fields(mailtest, dns):
         if f['suggestion'] and f['area'] in ('spf', 'dmarc') and \
                 not f['suggestion_name'].startswith(('example.com._report',)):
             assert_parses(f['area'], f['suggestion'])
+
+
+def test_spf_tree_and_query_budget_are_bounded(mailtest, dns):
+    # 1 + 8 + 64 records: more than the 64 shown; each leaf has 3 a: terms
+    # (A and AAAA each) that find nothing: more than the 400-lookup budget
+    zone = base('v=spf1 ' + ' '.join('include:i%d.example.net' % i for i in range(8)) + ' -all')
+    for i in range(8):
+        zone['i%d.example.net' % i] = [{'TXT': 'v=spf1 ' + ' '.join(
+            'include:l%d-%d.example.net' % (i, k) for k in range(8)) + ' ~all'}]
+        for k in range(8):
+            zone['l%d-%d.example.net' % (i, k)] = [{'TXT': 'v=spf1 a:x1.example.net '
+                                                           'a:x2.example.net a:x3.example.net ~all'}]
+    j, _ = check(mailtest, dns, zone, rc=1)
+    assert len(j['spf']['tree']) == 64 and j['spf']['truncated'] is True
+    assert find(j, 'spf-tree-truncated')['severity'] == 'warning'
+    assert find(j, 'dns-too-many-lookups')['severity'] == 'warning'
+    assert len(j['lookups']) == 400
+    find(j, 'spf-too-many-lookups')
+    find(j, 'spf-too-many-void')
+    # one kind of note is kept 8 times, the rest counted
+    assert len([f for f in j['findings'] if f['code'] == 'spf-void-term']) == 8
+    assert j['counts']['info'] > 100 and j['counts']['dropped'] > 90
+
+
+def test_server_turns_the_cache_off(mailtest, dns, tmp_path):
+    # example.com A is asked twice in one check: for the MX fallback and the a term
+    zone = base('v=spf1 a -all')
+    zone[D] = [{'TXT': 'v=spf1 a -all'}, {'A': '192.0.2.80'}]
+    dns.set_zone(zone)
+    dns.reset_stats()
+    run(mailtest, dns.address, D, rc=0)
+    assert dns.stats()['log'].count([D, 'A']) + dns.stats()['log'].count((D, 'A')) == 2
+    conf = tmp_path / 'mailtest.conf'
+    conf.write_text('dns_server %s\ndns_timeout_ms 300\n' % dns.address)
+    dns.reset_stats()
+    p = run_mailtest(mailtest, ['dns-check', '-c', str(conf), D])
+    assert p.returncode == 0, p.stderr
+    assert dns.stats()['log'].count((D, 'A')) == 1
+
+
+def test_domain_is_normalized_and_bad_include_names(mailtest, dns):
+    long_label = 'x' * 64
+    j, _ = check(mailtest, dns, base('v=spf1 include:%s.example.net -all' % long_label),
+                 'EXAMPLE.com.', rc=1)
+    assert j['domain'] == 'example.com'
+    f = find(j, 'spf-bad-name')
+    assert f['suggestion'] == 'v=spf1 -all'
+    assert j['spf']['tree'][1]['status'] == 'badname'
+
+
+def test_api_from_worker_threads_with_a_shared_resolver(dns):
+    """dnscheck_run() as the daemon's workers call it: 4 threads x 3 rounds,
+    one resolver and its cache; every result the same, and the "what to fix"
+    text (dnscheck_render_fixes()) lists errors and warnings only."""
+    dns.set_zone(base('v=spf1 ip4:192.0.2.1 +all', dmarc='v=DMARC1; p=none'))
+    cmd = os.environ.get('MAILTEST_WRAPPER', '').split() + [
+        bin_path('dnscheckq'), dns.address, '4', '3', D]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    results = [json.loads(x) for x in lines[:4]]
+    assert all(r == results[0] for r in results)
+    assert results[0]['exit_status'] == 1
+    fixes = '\n'.join(lines[4:])
+    assert '[error] example.com: the SPF record of example.com ends with +all' in fixes
+    assert 'suggested record for example.com:\n        v=spf1 ip4:192.0.2.1 ~all' in fixes
+    assert '[warning] _dmarc.example.com: p=none is monitoring only' in fixes
+    assert '[info]' not in fixes

@@ -54,6 +54,46 @@ dc_query(struct dnscheck_ctx *c, const char *name, int type, int matters)
 	return a;
 }
 
+static void
+finding_free(struct dnscheck_finding *f)
+{
+	free(f->name);
+	free(f->message);
+	free(f->suggestion);
+	free(f->suggestion_name);
+}
+
+/*
+ * Room for one more finding of severity sev: 0, or -1 to drop it.  Past
+ * DNSCHECK_MAX_SAME_CODE of one code the rest are dropped; when the list
+ * is full, the last finding of the lowest severity below sev makes room,
+ * so that notes never crowd out errors.
+ */
+static int
+finding_room(struct dnscheck_result *r, enum dnscheck_severity sev, const char *code)
+{
+	size_t same = 0, victim = r->nfindings;
+
+	for (size_t i = 0; i < r->nfindings; i++)
+		same += strcmp(r->findings[i].code, code) == 0;
+	if (same >= DNSCHECK_MAX_SAME_CODE)
+		return -1;
+	if (r->nfindings < DNSCHECK_MAX_FINDINGS)
+		return 0;
+	for (size_t i = r->nfindings; i-- > 0; )
+		if (r->findings[i].severity < sev && (victim == r->nfindings ||
+		    r->findings[i].severity < r->findings[victim].severity))
+			victim = i;
+	if (victim == r->nfindings)
+		return -1;
+	finding_free(&r->findings[victim]);
+	memmove(&r->findings[victim], &r->findings[victim + 1],
+	    (r->nfindings - victim - 1) * sizeof(*r->findings));
+	r->nfindings--;
+	r->findings_dropped++;
+	return 0;
+}
+
 struct dnscheck_finding *
 dc_finding(struct dnscheck_ctx *c, enum dnscheck_severity sev, const char *area,
     const char *code, const char *name, const char *rfc, char *suggestion,
@@ -64,12 +104,20 @@ dc_finding(struct dnscheck_ctx *c, enum dnscheck_severity sev, const char *area,
 	struct sbuf b;
 	va_list ap;
 
-	if (r->nfindings >= DNSCHECK_MAX_FINDINGS) {
+	/* counted even when not kept: the exit status depends on them */
+	if (sev == DNSCHECK_ERROR)
+		r->nerrors++;
+	else if (sev == DNSCHECK_WARNING)
+		r->nwarnings++;
+	else
+		r->ninfos++;
+	if (finding_room(r, sev, code) < 0) {
 		r->findings_dropped++;
 		free(suggestion);
 		return NULL;
 	}
 	f = &r->findings[r->nfindings++];
+	memset(f, 0, sizeof(*f));
 	f->severity = sev;
 	f->area = area;
 	f->code = code;
@@ -82,12 +130,6 @@ dc_finding(struct dnscheck_ctx *c, enum dnscheck_severity sev, const char *area,
 	va_end(ap);
 	f->message = sbuf_steal(&b);
 	sbuf_free(&b);
-	if (sev == DNSCHECK_ERROR)
-		r->nerrors++;
-	else if (sev == DNSCHECK_WARNING)
-		r->nwarnings++;
-	else
-		r->ninfos++;
 	return f;
 }
 
@@ -993,12 +1035,8 @@ dnscheck_result_free(struct dnscheck_result *r)
 		free(r->mx.hosts[i]);
 	free(r->mx.hosts);
 	free(r->mx.prefs);
-	for (size_t i = 0; i < r->nfindings; i++) {
-		free(r->findings[i].name);
-		free(r->findings[i].message);
-		free(r->findings[i].suggestion);
-		free(r->findings[i].suggestion_name);
-	}
+	for (size_t i = 0; i < r->nfindings; i++)
+		finding_free(&r->findings[i]);
 	free(r->findings);
 	free(r->suggested_dmarc);
 	for (size_t i = 0; i < r->ndmarc_steps; i++)

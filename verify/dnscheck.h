@@ -28,7 +28,8 @@
  * be looked up (res->error says why); DNS trouble is a finding, and a
  * timeout or SERVFAIL on a record that matters sets res->lookup_failed.
  * Bounded: the SPF tree (DNSCHECK_SPF_MAX_NODES records), selectors
- * (DNSCHECK_MAX_SELECTORS), findings (DNSCHECK_MAX_FINDINGS), lookups.
+ * (DNSCHECK_MAX_SELECTORS), findings (DNSCHECK_MAX_FINDINGS, at most
+ * DNSCHECK_MAX_SAME_CODE of one kind), lookups (DNSCHECK_MAX_QUERIES).
  */
 #ifndef MT_DNSCHECK_H
 #define MT_DNSCHECK_H
@@ -51,6 +52,7 @@
 /* RFC 7208 3.4: records over 450 octets may not fit a 512-octet UDP answer */
 #define DNSCHECK_SPF_UDP_SAFE	450
 #define DNSCHECK_MAX_FINDINGS	128
+#define DNSCHECK_MAX_SAME_CODE	8	/* findings of one code kept */
 #define DNSCHECK_MAX_QUERIES	400	/* DNS lookups for one check */
 #define DNSCHECK_MAX_REPORT_URIS 16	/* rua + ruf destinations looked at */
 
@@ -187,8 +189,11 @@ struct dnscheck_result {
 	struct dnscheck_mx	 mx;
 	struct dnscheck_finding	*findings;	/* owned, in the order found */
 	size_t			 nfindings;
-	size_t			 nerrors, nwarnings, ninfos;
-	size_t			 findings_dropped;	/* past DNSCHECK_MAX_FINDINGS */
+	size_t			 nerrors, nwarnings, ninfos;	/* all found, kept or not */
+	size_t			 findings_dropped;	/* not kept: past
+						 * DNSCHECK_MAX_SAME_CODE of a code, or
+						 * past DNSCHECK_MAX_FINDINGS (notes
+						 * give way to warnings and errors) */
 	/* the DMARC record to publish next, and the path to p=reject */
 	char		*suggested_dmarc;	/* owned */
 	char		**dmarc_steps;		/* owned */

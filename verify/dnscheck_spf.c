@@ -624,6 +624,7 @@ walk(struct spf_walk *w, const char *domain, int parent, int via_term,
 		}
 	if (!spf_domain_ok(domain)) {
 		n->broken = 1;
+		n->status = DNS_BADNAME;
 		dc_finding(w->c, DNSCHECK_ERROR, "spf", "spf-bad-name", domain,
 		    "RFC 7208 4.3", fix_in_parent(w, idx, NULL), "%s does not name a "
 		    "domain that can have an SPF record: receivers return permerror",
