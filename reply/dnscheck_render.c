@@ -279,9 +279,12 @@ static void
 text_spf(struct sbuf *b, const struct dnscheck_spf *s)
 {
 	sbuf_printf(b, "SPF\n");
-	if (s->nnodes == 0 || s->record == NULL)
-		sbuf_printf(b, "  %s\n", s->nnodes ? absent(s->nodes[0].status) :
-		    "not looked up");
+	if (s->nnodes == 0 || s->nodes[0].record == NULL) {
+		sbuf_printf(b, "  %s\n", s->nnodes == 0 ? "not looked up" :
+		    s->nodes[0].status == DNS_OK ? "no SPF record" :
+		    absent(s->nodes[0].status));
+		return;
+	}
 	for (size_t i = 0; i < s->nnodes; i++) {
 		const struct dnscheck_spf_node *n = &s->nodes[i];
 

@@ -222,7 +222,7 @@ def test_spf_loop_through_others(mailtest, dns):
     f = find(j, 'spf-loop')
     assert f['severity'] == 'error'
     assert 'example.com <- l2.example.org <- l1.example.com <- example.com' in f['message']
-    assert f['suggestion'] == 'v=spf1 ip4:192.0.2.1 -all'
+    assert f['suggestion'] == 'v=spf1 ip4:192.0.2.1 -all' and f['suggestion_name'] == D
     loops = [n for n in j['spf']['tree'] if n['loop']]
     assert [(n['domain'], n['via']) for n in loops] == [('example.com', 'include:example.com')]
     assert_parses('spf', f['suggestion'])
@@ -335,6 +335,7 @@ def test_spf_include_that_does_not_exist(mailtest, dns):
     assert [f['name'] for f in fs] == ['gone.example.net', 'notxt.example.net']
     assert all(f['severity'] == 'error' and 'permerror' in f['message'] for f in fs)
     assert fs[0]['suggestion'] == 'v=spf1 include:notxt.example.net ip4:192.0.2.1 -all'
+    assert fs[0]['suggestion_name'] == D
     assert j['spf']['void_lookups'] == 2
     no(j, 'spf-too-many-void')
 
@@ -363,6 +364,8 @@ def test_spf_quoted_and_missing(mailtest, dns):
     j, _ = check(mailtest, dns, base('"v=spf1 ip4:192.0.2.1 -all"'), rc=1)
     f = find(j, 'spf-quotes')
     assert f['severity'] == 'error' and f['suggestion'] == 'v=spf1 ip4:192.0.2.1 -all'
+    dns.set_zone(base(None))
+    assert 'SPF\n  not published\nDKIM' in run(mailtest, dns.address, D, fmt='text').stdout.decode()
     j, _ = check(mailtest, dns, base(None), rc=1)
     f = find(j, 'spf-missing')
     assert f['severity'] == 'warning' and f['suggestion'] == 'v=spf1 mx ~all'
@@ -388,7 +391,7 @@ def test_spf_after_all_redirect_ignored_macro_mx_limit(mailtest, dns):
 def test_spf_redirect_to_nothing(mailtest, dns):
     j, _ = check(mailtest, dns, base('v=spf1 ip4:192.0.2.1 redirect=none.example.com'), rc=1)
     f = find(j, 'spf-redirect-missing')
-    assert f['suggestion'] == 'v=spf1 ip4:192.0.2.1 ~all'
+    assert f['suggestion'] == 'v=spf1 ip4:192.0.2.1 ~all' and f['suggestion_name'] == D
 
 
 # ---- DKIM -----------------------------------------------------------------------
@@ -600,6 +603,7 @@ def test_dmarc_missing_gets_the_suggested_record(mailtest, dns):
     f = find(j, 'dmarc-missing')
     want = 'v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com; adkim=r; aspf=r'
     assert f['severity'] == 'warning' and f['suggestion'] == want
+    assert f['suggestion_name'] == '_dmarc.example.com'
     assert j['suggested_dmarc']['record'] == want
     assert_parses('dmarc', want)
     assert j['dmarc']['name'] is None and j['dmarc']['status'] == 'nodata'
@@ -812,6 +816,8 @@ def test_exit_codes(mailtest, dns):
         p = run_mailtest(mailtest, argv)
         assert p.returncode == 2, (argv, p.stdout, p.stderr)
         assert p.stderr
+    dns.set_zone(base(extra={'_dmarc.' + D: [{'RCODE': 2}]}))
+    assert run(mailtest, dns.address, D, '--suggest-dmarc', fmt=None).returncode == 2
     p = run_mailtest(mailtest, ['dns-check', '--help'])
     assert p.returncode == 0
     help_text = p.stdout.decode()
@@ -913,10 +919,11 @@ def test_domain_is_normalized_and_bad_include_names(mailtest, dns):
                  'EXAMPLE.com.', rc=1)
     assert j['domain'] == 'example.com'
     f = find(j, 'spf-bad-name')
-    assert f['suggestion'] == 'v=spf1 -all'
+    assert f['suggestion'] == 'v=spf1 -all' and f['suggestion_name'] == D
     assert j['spf']['tree'][1]['status'] == 'badname'
 
 
+@pytest.mark.valgrind
 def test_api_from_worker_threads_with_a_shared_resolver(dns):
     """dnscheck_run() as the daemon's workers call it: 4 threads x 3 rounds,
     one resolver and its cache; every result the same, and the "what to fix"

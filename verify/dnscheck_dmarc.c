@@ -519,6 +519,7 @@ dc_dmarc(struct dnscheck_ctx *c)
 {
 	struct dnscheck_result *r = c->res;
 	const char *t[DMARC_WALK_MAX_QUERIES];
+	struct dnscheck_finding *f;
 	char *txt = NULL;
 	size_t len = 0, nt;
 	int n;
@@ -533,14 +534,15 @@ dc_dmarc(struct dnscheck_ctx *c)
 		analyse(c, txt, len);
 	free(txt);
 	dc_dmarc_suggest(c);
-	if (n == 0)
-		dc_finding(c, DNSCHECK_WARNING, "dmarc", "dmarc-missing", r->domain,
+	if (n == 0 && (f = dc_finding(c, DNSCHECK_WARNING, "dmarc", "dmarc-missing",
+	    r->domain,
 		    "RFC 9989 4.10", r->suggested_dmarc ? xstrdup(r->suggested_dmarc) :
 		    NULL, "no DMARC record, at _dmarc.%s or above it: receivers "
 		    "apply no policy to mail that fails SPF and DKIM, and large "
 		    "mailbox providers ask bulk senders for one. Start with the "
 		    "suggested record (p=none, reports to you) at _dmarc.%s",
-		    r->domain, r->domain);
+		    r->domain, r->domain)) != NULL && f->suggestion != NULL)
+		f->suggestion_name = xasprintf(DMARC_PREFIX "%s", r->domain);
 }
 
 /* ---- what to publish next ------------------------------------------------------ */

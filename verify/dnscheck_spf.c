@@ -157,12 +157,13 @@ fix_in_parent(struct spf_walk *w, int idx, const char *repl)
 	return rebuild_one(&w->np[p].rec, (size_t)w->np[idx].via_term, repl);
 }
 
+/* The fix of a finding about node idx is for its parent's record. */
 static struct dnscheck_finding *
 fix_name(struct dnscheck_finding *f, struct spf_walk *w, int idx)
 {
 	int p = w->s->nodes[idx].parent;
 
-	if (f != NULL && f->suggestion != NULL && p > 0)
+	if (f != NULL && f->suggestion != NULL && p >= 0)
 		f->suggestion_name = xstrdup(w->s->nodes[p].domain);
 	return f;
 }
@@ -567,6 +568,7 @@ static void
 loop_found(struct spf_walk *w, int idx)
 {
 	struct dnscheck_spf_node *nodes = w->s->nodes;
+	struct dnscheck_finding *f;
 	struct sbuf path;
 	int top = idx;
 	char *fix = NULL;
@@ -580,11 +582,13 @@ loop_found(struct spf_walk *w, int idx)
 	if (nodes[top].parent == 0 && w->np[0].parsed && w->np[top].via_term >= 0 &&
 	    dc_own(w->c, nodes[0].domain))
 		fix = rebuild_one(&w->np[0].rec, (size_t)w->np[top].via_term, NULL);
-	dc_finding(w->c, DNSCHECK_ERROR, "spf", "spf-loop", nodes[idx].domain,
+	f = dc_finding(w->c, DNSCHECK_ERROR, "spf", "spf-loop", nodes[idx].domain,
 	    "RFC 7208 4.6.4", fix, "%s leads back to %s, which is already being "
 	    "evaluated (%s): the evaluation would never end, and receivers stop it "
 	    "at the limit of 10 lookups with permerror. Remove the term that "
 	    "closes the loop", nodes[idx].via, nodes[idx].domain, sbuf_str(&path));
+	if (f != NULL && f->suggestion != NULL)
+		f->suggestion_name = xstrdup(nodes[0].domain);
 	sbuf_free(&path);
 }
 
@@ -625,10 +629,10 @@ walk(struct spf_walk *w, const char *domain, int parent, int via_term,
 	if (!spf_domain_ok(domain)) {
 		n->broken = 1;
 		n->status = DNS_BADNAME;
-		dc_finding(w->c, DNSCHECK_ERROR, "spf", "spf-bad-name", domain,
+		fix_name(dc_finding(w->c, DNSCHECK_ERROR, "spf", "spf-bad-name", domain,
 		    "RFC 7208 4.3", fix_in_parent(w, idx, NULL), "%s does not name a "
 		    "domain that can have an SPF record: receivers return permerror",
-		    via ? via : domain);
+		    via ? via : domain), w, idx);
 		return idx;
 	}
 	if (fetch(w, idx, how) < 0)
