@@ -142,6 +142,8 @@ def test_acme_passes_with_adsp_historic(mailtest, dns):
     dm = j['dmarc']
     assert dm['p'] == 'quarantine' and dm['adkim'] == 's' and dm['aspf'] == 's'
     assert dm['pct'] == 100 and dm['at_domain'] is True
+    assert find(j, 'dmarc-strict')['severity'] == 'info'       # adkim=s, aspf=s
+    assert find(j, 'dmarc-pct-historic')['severity'] == 'info'
     assert [(u['tag'], u['domain'], u['external']) for u in dm['reports']] == [
         ('rua', 'acme.com', False), ('ruf', 'acme.com', False)]
 
