@@ -60,7 +60,7 @@ PROGS      += $(BINDIR)/mailtestd
 endif
 
 .PHONY: all san check check-fast check-unit check-e2e check-san check-valgrind \
-        install uninstall clean bench fuzz unit
+        install uninstall clean bench bench-smoke bench-deps fuzz unit
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -108,8 +108,26 @@ check-san:
 check-valgrind: all unit
 	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh valgrind
 
-check: check-fast check-san check-valgrind
-	@echo "make check: all suites passed (normal, ASan+UBSan, valgrind)"
+check: check-fast bench-smoke check-san check-valgrind
+	@echo "make check: all suites passed (normal, benchmark smoke, ASan+UBSan, valgrind)"
+
+# ---- benchmarks (bench/README.md) -------------------------------------------
+# make bench        the full run: one table, also bench/out/latest.md (~10 min)
+# make bench-smoke  each benchmark once on a tiny input (seconds); part of
+#                   make check.  Peers that are not installed (npm's mailauth:
+#                   make bench-deps; postfix) are reported as skipped.
+# make bench-deps   npm ci in bench/ (mailauth 4.x, pinned by package-lock.json)
+bench-deps:
+	cd bench && npm ci --no-audit --no-fund
+
+bench: all
+	@[ -f bench/node_modules/mailauth/package.json ] || $(MAKE) bench-deps || \
+	    echo "bench: npm ci failed: the mailauth figures will be n/a"
+	bench/run.sh
+
+bench-smoke: all
+	$(PYTHON) -m pytest -q -p no:cacheprovider bench/test_bench.py
+	bench/run.sh --smoke
 
 # ---- install ---------------------------------------------------------------
 install: all

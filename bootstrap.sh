@@ -19,7 +19,7 @@ BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libspf2-dev
 TEST_PKGS="python3 python3-pytest python3-yaml python3-dnslib python3-dkim
   python3-spf python3-authheaders python3-aiosmtpd python3-nacl swaks postfix
   opendkim-tools valgrind clang libclang-rt-14-dev postgresql sqlite3 curl
-  systemd chromium"
+  systemd chromium strace"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -54,6 +54,9 @@ run)
 	;;
 check)
 	install_pkgs $BUILD_PKGS $TEST_PKGS
+	# the benchmark peer (mailauth, from npm); Debian's nodejs only if none
+	command -v npm >/dev/null 2>&1 || install_pkgs nodejs npm
+	make bench-deps || echo "bootstrap: npm install of mailauth failed; its benchmark rows will say n/a"
 	make -j"$jobs" all
 	exec make check
 	;;

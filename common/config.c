@@ -51,6 +51,7 @@ static const struct ckey keys[] = {
 	{ "smtp_idle_timeout", CT_DURATION, "300s", F(smtp_idle_timeout), 1, 3600, NULL },
 	{ "smtp_data_timeout", CT_DURATION, "600s", F(smtp_data_timeout), 1, 7200, NULL },
 	{ "smtp_min_data_rate", CT_SIZE, "1k", F(smtp_min_data_rate), 0, 1024 * MB, NULL },
+	{ "smtp_data_rate_grace", CT_DURATION, "30s", F(smtp_data_rate_grace), 1, 3600, NULL },
 	{ "smtp_max_connections", CT_INT, "500", F(smtp_max_connections), 1, 1000000, NULL },
 	{ "smtp_max_connections_per_ip", CT_INT, "20", F(smtp_max_connections_per_ip), 1, 1000000, NULL },
 	{ "smtp_greet_pause_ms", CT_INT, "0", F(smtp_greet_pause_ms), 0, 30000, NULL },

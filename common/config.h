@@ -56,6 +56,7 @@ struct config {
 	long	 smtp_idle_timeout;	/* seconds */
 	long	 smtp_data_timeout;	/* seconds for the whole DATA phase */
 	long	 smtp_min_data_rate;	/* bytes/s, checked after the first 30 s */
+	long	 smtp_data_rate_grace;	/* seconds of DATA before the rate is checked */
 	long	 smtp_max_connections;
 	long	 smtp_max_connections_per_ip;
 	long	 smtp_greet_pause_ms;	/* wait before the banner; talkers are refused */

@@ -11,8 +11,11 @@
  * File format (incoming/ID): "MAILTEST-SPOOL 1" line, "key: value" lines
  * (values never contain CR or LF), an empty line, the message bytes.
  *
- * Entry points: spool_open(), spool_commit(), spool_list(), spool_load(),
- * spool_remove(), spool_env_free().  Thread-safe.  Errors: -1 with err set
+ * spool_commit_many() is the group commit: each file is written and
+ * fsync'd, all are renamed, and incoming/ is fsync'd once for the batch.
+ *
+ * Entry points: spool_open(), spool_commit(), spool_commit_many(),
+ * spool_list(), spool_load(), spool_remove(), spool_env_free().  Thread-safe.  Errors: -1 with err set
  * (disk full, permission) - the SMTP side answers 451 4.3.0 and keeps nothing.
  * Ownership: spool_load() fills an env the caller frees with
  * spool_env_free(), and a message buffer the caller free()s.
@@ -50,6 +53,17 @@ void	 spool_close(struct spool *);
 const char *spool_path(const struct spool *);
 int	 spool_commit(struct spool *, const struct spool_env *, const char *msg,
 	    size_t len, char *err, size_t errlen);
+/* One message of a group commit: rc and err are filled per item. */
+struct spool_item {
+	const struct spool_env *env;
+	const char	*msg;
+	size_t		 len;
+	int		 rc;		/* 0 = durable in incoming/ */
+	char		 err[160];
+};
+/* Returns the number of items that failed (0 = all durable). */
+size_t	 spool_commit_many(struct spool *, struct spool_item *, size_t n);
+/* ids: sorted (oldest first), caller frees each and the array. */
 int	 spool_list(struct spool *, char ***ids, size_t *n);
 int	 spool_load(struct spool *, const char *id, struct spool_env *, char **msg,
 	    size_t *len, char *err, size_t errlen);

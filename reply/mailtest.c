@@ -6,6 +6,7 @@
  *                                       unparsable file, 2 usage
  *   mailtest dns-check [options] DOMAIN exit 0 no problems, 1 problems,
  *                                       2 usage or a lookup failure
+ *   mailtest queue | show | flush | dkim-record   operator commands (opcmd.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "../verify/dnscheck.h"
 #include "../verify/verify.h"
 #include "dnscheck_render.h"
+#include "opcmd.h"
 #include "report.h"
 
 #define MAX_RCPT	1000
@@ -35,10 +37,14 @@ usage_main(FILE *f)
 	    "usage: mailtest COMMAND [options]\n"
 	    "\n"
 	    "commands:\n"
-	    "  verify     check SPF, DKIM, DMARC, ADSP and iprev on message files\n"
-	    "  dns-check  check a domain's SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT,\n"
-	    "             BIMI and ADSP records, and say how to fix them\n"
-	    "  version    print the version\n"
+	    "  verify       check SPF, DKIM, DMARC, ADSP and iprev on message files\n"
+	    "  dns-check    check a domain's SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT,\n"
+	    "               BIMI and ADSP records, and say how to fix them\n"
+	    "  queue        list the incoming spool and the outbound report queue\n"
+	    "  show ID      print a stored report (text, --format json or html)\n"
+	    "  flush        make deferred reports due now\n"
+	    "  dkim-record  print the DNS record for the report signing key\n"
+	    "  version      print the version\n"
 	    "\n"
 	    "`mailtest COMMAND --help` describes each command.\n");
 }
@@ -64,7 +70,7 @@ usage_verify(FILE *f)
 	    "  --dns HOST[:PORT]    DNS server to ask (repeatable; default: config,\n"
 	    "                       then /etc/resolv.conf)\n"
 	    "  --dns-timeout MS     per-attempt DNS timeout (default 2000)\n"
-	    "  --format FMT         text, json or ar (Authentication-Results only)\n"
+	    "  --format FMT         text, json, html or ar (Authentication-Results only)\n"
 	    "  --authserv-id NAME   authserv-id for Authentication-Results\n"
 	    "  --time EPOCH         verify as of this time (signature expiry)\n"
 	    "  -c FILE              read DNS and limits from a mailtest.conf\n"
@@ -73,7 +79,7 @@ usage_verify(FILE *f)
 	    "1 a file could not be read or parsed, 2 usage error.\n");
 }
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_AR };
+enum fmt { FMT_TEXT, FMT_JSON, FMT_AR, FMT_HTML };
 
 struct verify_opts {
 	const char	*ip, *helo, *mail_from, *authserv_id, *config;
@@ -164,6 +170,9 @@ verify_one(struct verify_ctx *ctx, const struct verify_opts *o, const char *file
 	case FMT_AR:
 		out = report_ar(&res, authserv_id, !many);
 		break;
+	case FMT_HTML:
+		out = report_html(&res, &meta);
+		break;
 	default:
 		out = report_text(&res, &meta);
 		break;
@@ -253,8 +262,10 @@ cmd_verify(int argc, char **argv)
 				o.format = FMT_TEXT;
 			else if (strcmp(optarg, "ar") == 0)
 				o.format = FMT_AR;
+			else if (strcmp(optarg, "html") == 0)
+				o.format = FMT_HTML;
 			else {
-				fprintf(stderr, "%s: --format must be text, json or ar\n",
+				fprintf(stderr, "%s: --format must be text, json, html or ar\n",
 				    progname);
 				return 2;
 			}
@@ -486,6 +497,14 @@ main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dns-check") == 0)
 		return cmd_dns_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "queue") == 0)
+		return opcmd_queue(argc - 1, argv + 1);
+	if (strcmp(argv[1], "show") == 0)
+		return opcmd_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "flush") == 0)
+		return opcmd_flush(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dkim-record") == 0)
+		return opcmd_dkim_record(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("mailtest %s\n", MAILTEST_VERSION);
 		return 0;

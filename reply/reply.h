@@ -15,7 +15,16 @@
  *                     crash neither loses nor duplicates the report.
  *                     -1 on a resource failure: the caller retries later.
  *   reply_start()     starts the delivery threads; reply_stop() joins them.
- * Ownership: nothing passed in is kept.
+ *   reply_pending()   reports known to the delivery threads (queued or being
+ *                     sent); reply_due() those due now or being sent
+ *   reply_report_from(), reply_sign_domain()   the report's From: address
+ *                     and signing domain as the config gives them
+ * Ownership: nothing passed in is kept, except the DNS resolver, which the
+ * delivery threads use (it must outlive the context).
+ *
+ * Modules: policy.h (never-reply rules, recipient), ratelimit.h, mime.h
+ * (composition), dkimsign.h (signing), outq.h (queue files), deliver.h
+ * (threads, routing), smtpc.h (SMTP client), record.h (the outcome).
  */
 #ifndef MT_REPLY_H
 #define MT_REPLY_H
@@ -36,5 +45,9 @@ int	 reply_process(struct reply_ctx *, const struct spool_env *, const char *msg
 	    size_t msglen, const struct verify_result *);
 int	 reply_start(struct reply_ctx *);
 void	 reply_stop(struct reply_ctx *);
+size_t	 reply_pending(struct reply_ctx *);
+size_t	 reply_due(struct reply_ctx *);
+void	 reply_report_from(const struct config *, char *buf, size_t n);
+void	 reply_sign_domain(const struct config *, char *buf, size_t n);
 
 #endif

@@ -42,4 +42,29 @@ char	*report_html(const struct verify_result *, const struct report_meta *);
 /* JSON string from untrusted bytes: invalid UTF-8 becomes U+FFFD. */
 json_t	*report_jstr(const char *);
 
+/*
+ * Shared by the text and HTML reports and the mail's Subject
+ * (report_summary.c).  Allocated, UTF-8, not yet cleaned or escaped.
+ *   report_subject()       "mailtest: SPF pass, DKIM pass, DMARC pass — example.com"
+ *   report_dkim_overall()  the DKIM word of the subject: pass if any
+ *                          signature passed, else the first one's, else none
+ *   report_verdict_*()     the one-line explanation beside each verdict
+ */
+char	*report_subject(const struct verify_result *);
+enum auth_res report_dkim_overall(const struct verify_result *);
+char	*report_verdict_spf(const struct verify_result *);
+char	*report_verdict_dkim(const struct verify_result *, const struct dkim_sig *);
+char	*report_verdict_dmarc(const struct verify_result *);
+char	*report_verdict_adsp(const struct verify_result *);
+char	*report_verdict_iprev(const struct verify_result *);
+/*
+ * A stored JSON report back into a result and meta (report_load.c), for
+ * `mailtest show`: every string allocated, freed by report_loaded_free()
+ * (not verify_result_free()).  -1 when j is not a report.
+ */
+int	 report_from_json(json_t *j, struct verify_result *, struct report_meta *);
+void	 report_loaded_free(struct verify_result *, struct report_meta *);
+/* What a receiver does under a DMARC policy word, in words. */
+const char *report_policy_effect(const char *policy);
+
 #endif

@@ -108,6 +108,7 @@ dkim_json(const struct dkim_sig *s)
 	json_object_set_new(o, "expiration",
 	    s->expiration >= 0 ? json_integer(s->expiration) : json_null());
 	set_str(o, "signed_headers", s->signed_headers);
+	set_str(o, "header_b", s->b_prefix);
 	json_object_set_new(o, "aligned", json_boolean(s->aligned));
 	json_object_set_new(o, "testing", json_boolean(s->testing));
 	json_object_set_new(o, "dnssec", json_boolean(s->dnssec));
@@ -185,6 +186,7 @@ report_json(const struct verify_result *r, const struct report_meta *meta)
 	json_object_set_new(o, "envelope", env);
 
 	set_str(msg, "from", r->from);
+	set_str(msg, "from_address", r->from_address);
 	set_str(msg, "from_domain", r->from_domain);
 	set_str(msg, "message_id", r->message_id);
 	set_str(msg, "subject", r->subject);

@@ -171,13 +171,22 @@ class DNSServer:
         self.log = []
         self.badid_sent = set()
         fam = socket.AF_INET6 if ipv6 else socket.AF_INET
-        self.udp = socket.socket(fam, socket.SOCK_DGRAM)
-        self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.udp.bind((host, port))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(fam, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind((host, self.port))
+        for attempt in range(50):
+            self.udp = socket.socket(fam, socket.SOCK_DGRAM)
+            self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.udp.bind((host, port))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(fam, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind((host, self.port))
+                break
+            except OSError:
+                # the free UDP port is taken for TCP: with port 0, try another
+                self.udp.close()
+                self.tcp.close()
+                if port != 0 or attempt == 49:
+                    raise
         self.tcp.listen(64)
         self.host = host
         self._stop = False
