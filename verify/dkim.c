@@ -63,8 +63,27 @@
 #define DKIM_LIB_KEYBUF		1024
 /* Body bytes converted from bare LF to CRLF per call to dkim_body(). */
 #define DKIM_BODY_CHUNK		(64 * 1024)
+/*
+ * Parsed key records kept per context (so per thread), keyed by the exact
+ * record text: dkim_key_parse() is a pure function of that text, and
+ * decoding an RSA key with OpenSSL 3.0 (d2i_PUBKEY: its decoder set-up)
+ * costs about a million instructions, more than the RSA verification
+ * itself.  The DNS answer is still looked up (and its TTL honoured) for
+ * every message; only the parse of an identical text is reused.  Records
+ * longer than DKIM_KEYCACHE_MAXLEN (bigger than any usable key) are parsed
+ * every time.  Eviction is round-robin.
+ */
+#define DKIM_KEYCACHE_SLOTS	32
+#define DKIM_KEYCACHE_MAXLEN	4096
 
 enum dkim_alg { ALG_UNKNOWN = 0, ALG_RSA_SHA1, ALG_RSA_SHA256, ALG_ED25519_SHA256 };
+
+/* One parsed key record in a context's cache. */
+struct keycache_ent {
+	char		*text;		/* owned; the record as received (NULL: free slot) */
+	size_t		 len;
+	struct dkim_key	 key;		/* owned; dkim_key_parse(text, len) */
+};
 
 struct dkim_ctx {
 	DKIM_LIB	*lib;		/* owned; one per thread */
@@ -72,6 +91,8 @@ struct dkim_ctx {
 	int		 max_sigs;
 	int		 min_bits;
 	struct sbuf	 scratch;	/* one header field / body chunk */
+	struct keycache_ent kc[DKIM_KEYCACHE_SLOTS];	/* owned; key_parse_cached() */
+	unsigned int	 kc_next;	/* next slot to evict */
 };
 
 /* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5). */
@@ -454,6 +475,35 @@ keyent_free(struct keyent *e)
 		dkim_key_free(&e->rec[k]);
 }
 
+/* kr = dkim_key_parse(txt, len), from the context's cache when it can. */
+static void
+key_parse_cached(struct dkim_ctx *c, struct dkim_key *kr, const char *txt, size_t len)
+{
+	struct keycache_ent *ce;
+
+	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++) {
+		ce = &c->kc[k];
+		if (ce->text != NULL && ce->len == len && memcmp(ce->text, txt, len) == 0) {
+			dkim_key_copy(kr, &ce->key);
+			return;
+		}
+	}
+	dkim_key_parse(kr, txt, len);
+	if (len > DKIM_KEYCACHE_MAXLEN)
+		return;
+	ce = &c->kc[c->kc_next];
+	c->kc_next = (c->kc_next + 1) % DKIM_KEYCACHE_SLOTS;
+	if (ce->text != NULL) {
+		free(ce->text);
+		dkim_key_free(&ce->key);
+	}
+	ce->text = xmalloc(len + 1);
+	memcpy(ce->text, txt, len);
+	ce->text[len] = '\0';
+	ce->len = len;
+	dkim_key_copy(&ce->key, kr);
+}
+
 /* The key records at name, looked up once per message. */
 static struct keyent *
 key_fetch(struct msgstate *st, const char *name)
@@ -481,7 +531,8 @@ key_fetch(struct msgstate *st, const char *name)
 			e->more++;
 			continue;
 		}
-		dkim_key_parse(&e->rec[e->nrec++], a->rr[k].u.txt.data, a->rr[k].u.txt.len);
+		key_parse_cached(st->c, &e->rec[e->nrec++], a->rr[k].u.txt.data,
+		    a->rr[k].u.txt.len);
 	}
 	dns_answer_release(a);
 	return e;
@@ -1067,6 +1118,11 @@ dkim_ctx_free(struct dkim_ctx *c)
 	if (c->lib)
 		dkim_close(c->lib);
 	sbuf_free(&c->scratch);
+	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++)
+		if (c->kc[k].text != NULL) {
+			free(c->kc[k].text);
+			dkim_key_free(&c->kc[k].key);
+		}
 	free(c);
 }
 

@@ -385,3 +385,20 @@ dkim_key_free(struct dkim_key *kr)
 	free(kr->libkey);
 	memset(kr, 0, sizeof(*kr));
 }
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+dkim_key_copy(struct dkim_key *dst, const struct dkim_key *src)
+{
+	*dst = *src;
+	dst->text = dup_or_null(src->text);
+	dst->k = dup_or_null(src->k);
+	dst->h = dup_or_null(src->h);
+	dst->s = dup_or_null(src->s);
+	dst->libkey = dup_or_null(src->libkey);
+}

@@ -9,6 +9,7 @@
  * Entry points:
  *   dkim_key_parse(&key, txt, len)   one TXT record (its strings joined)
  *   dkim_key_free(&key)
+ *   dkim_key_copy(&dst, &src)        a deep copy (callers cache parsed keys)
  *   dkim_tags_parse(), dkim_tags_free(), dkim_tag_get()   RFC 6376 3.2
  *   dkim_list_has(), dkim_b64_decode(), dkim_quote()      small helpers
  * Ownership: a struct dkim_key owns its strings (dkim_key_free()); a
@@ -62,6 +63,8 @@ struct dkim_key {
 
 void	 dkim_key_parse(struct dkim_key *, const char *txt, size_t len);
 void	 dkim_key_free(struct dkim_key *);
+/* dst (uninitialized) becomes an independent copy of src: free both. */
+void	 dkim_key_copy(struct dkim_key *dst, const struct dkim_key *src);
 
 /*
  * RFC 6376 3.2 tag-list.  Values are trimmed; the tags named in strip (a

@@ -102,10 +102,47 @@ test_tags(void)
 	T_EQ_INT(dkim_b64_decode("aGk", NULL), -1, "b64 unpadded");
 }
 
+/* dkim_key_copy(): a deep copy that outlives its source (the verifier's
+ * key cache hands out copies of one parse) */
+static void
+test_copy(void)
+{
+	static const char *const recs[] = {
+		"v=DKIM1; k=rsa; h=sha256; s=email; t=y:s; p=" RSA1024,
+		"v=DKIM1; k=ed25519; p=" ED25519,
+		"v=DKIM1; p=",
+		"v=DKIM2; p=" RSA1024,
+	};
+
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		struct dkim_key a, b, c;
+
+		dkim_key_parse(&a, recs[i], strlen(recs[i]));
+		dkim_key_parse(&c, recs[i], strlen(recs[i]));
+		dkim_key_copy(&b, &a);
+		dkim_key_free(&a);	/* the copy owns its own strings */
+		T_EQ_STR(b.text, c.text, "copy text");
+		T_EQ_STR(b.k, c.k, "copy k");
+		T_EQ_STR(b.h, c.h, "copy h");
+		T_EQ_STR(b.s, c.s, "copy s");
+		T_EQ_STR(b.libkey, c.libkey, "copy libkey");
+		T_EQ_STR(b.err, c.err, "copy err");
+		T_EQ_INT(b.valid, c.valid, "copy valid");
+		T_EQ_INT(b.revoked, c.revoked, "copy revoked");
+		T_EQ_INT(b.type, c.type, "copy type");
+		T_EQ_INT(b.bits, c.bits, "copy bits");
+		T_EQ_INT(b.testing, c.testing, "copy testing");
+		T_EQ_INT(b.strict, c.strict, "copy strict");
+		dkim_key_free(&b);
+		dkim_key_free(&c);
+	}
+}
+
 int
 main(void)
 {
 	test_keys();
 	test_tags();
+	test_copy();
 	return t_done("test_dkim_key");
 }
