@@ -51,6 +51,14 @@ store_mech_from_name(const char *s, enum store_mech *m)
 	return -1;
 }
 
+const char *const *
+store_mech_words(enum store_mech m)
+{
+	static const char *const none[] = { NULL };
+
+	return m < STORE_NMECH ? mech_words[m] : none;
+}
+
 int
 store_word_valid(enum store_mech m, const char *w)
 {

@@ -139,7 +139,9 @@ void	 store_rows_free(struct store_row *, size_t);
 
 const char *store_mech_name(enum store_mech);
 int	 store_mech_from_name(const char *, enum store_mech *);
-/* Is word a result word of mech (RFC 8601 / RFC 5617 names)? */
+/* The result words of mech, NULL-terminated (RFC 8601 / RFC 5617 names). */
+const char *const *store_mech_words(enum store_mech);
+/* Is word a result word of mech? */
 int	 store_word_valid(enum store_mech, const char *word);
 int	 store_tag_valid(const char *);
 
