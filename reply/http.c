@@ -155,6 +155,12 @@ bind_listener(struct http_server *h, int *loopback, char *err, size_t errlen)
 		return -1;
 	}
 	*loopback = addr_loopback(ai->ai_addr);
+	if (!*loopback && !h->have_token) {	/* refused before anything listens */
+		snprintf(err, errlen, "http_listen %s is not a loopback address: set "
+		    "http_token (refusing to serve reports without one)", h->listen);
+		freeaddrinfo(ai);
+		return -1;
+	}
 	h->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (ai->ai_family == AF_INET6 && setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
@@ -200,11 +206,6 @@ http_new(const struct config *cf, char *err, size_t errlen)
 	}
 	if (bind_listener(h, &loopback, err, errlen) < 0)
 		goto out_fail;
-	if (!loopback && !h->have_token) {
-		snprintf(err, errlen, "http_listen %s is not a loopback address: set "
-		    "http_token (refusing to serve reports without one)", h->listen);
-		goto out_fail;
-	}
 	return h;
 out_fail:
 	http_free(h);

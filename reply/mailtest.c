@@ -5,6 +5,7 @@
  *   mailtest verify [options] FILE...   exit 0 verified, 1 unreadable or
  *                                       unparsable file, 2 usage
  *   mailtest queue | show | flush | dkim-record   operator commands (opcmd.h)
+ *   mailtest wait --tag T ...           waits for a report over HTTP (waitcmd.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include "../verify/verify.h"
 #include "opcmd.h"
 #include "report.h"
+#include "waitcmd.h"
 
 #define MAX_RCPT	1000
 
@@ -37,6 +39,7 @@ usage_main(FILE *f)
 	    "  queue        list the incoming spool and the outbound report queue\n"
 	    "  show ID      print a stored report (text, --format json or html)\n"
 	    "  flush        make deferred reports due now\n"
+	    "  wait         wait for the report of a tagged message (CI pipelines)\n"
 	    "  dkim-record  print the DNS record for the report signing key\n"
 	    "  version      print the version\n"
 	    "\n"
@@ -336,6 +339,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "wait") == 0)
+		return waitcmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)
 		return opcmd_queue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
