@@ -227,7 +227,7 @@ http_params_parse(enum http_route route, const char *query, struct http_params *
 	int rc = 0;
 
 	memset(p, 0, sizeof(*p));
-	p->limit = route == ROUTE_PAGE_LIST ? HTTP_LIST_DEFAULT : HTTP_LIST_DEFAULT;
+	p->limit = HTTP_LIST_DEFAULT;
 	p->timeout = HTTP_WAIT_DEFAULT;
 	TAILQ_INIT(&kv);
 	if (query && *query && evhttp_parse_query_str(query, &kv) < 0) {
@@ -235,14 +235,16 @@ http_params_parse(enum http_route route, const char *query, struct http_params *
 		rc = -1;
 		goto out_clear;
 	}
+	TAILQ_FOREACH(e, &kv, next)
+		n++;
+	if (n > HTTP_MAX_PARAMS) {
+		snprintf(err, errlen, "at most %d parameters", HTTP_MAX_PARAMS);
+		rc = -1;
+		goto out_clear;
+	}
 	TAILQ_FOREACH(e, &kv, next) {
 		size_t i;
 
-		if (++n > HTTP_MAX_PARAMS) {
-			snprintf(err, errlen, "at most %d parameters", HTTP_MAX_PARAMS);
-			rc = -1;
-			break;
-		}
 		for (i = 0; i < 8 && route_params[route][i]; i++)
 			if (strcmp(e->key, route_params[route][i]) == 0)
 				break;
