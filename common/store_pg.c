@@ -79,7 +79,7 @@ static const char schema_sql[] =
 	" from_domain TEXT, subject TEXT, spf TEXT, dkim TEXT, dmarc TEXT, adsp TEXT,"
 	" iprev TEXT, reply_state TEXT NOT NULL, reply_detail TEXT,"
 	" reply_attempts INTEGER NOT NULL DEFAULT 0, reply_updated BIGINT NOT NULL,"
-	" report TEXT NOT NULL, headers BYTEA);"
+	" report TEXT NOT NULL, headers BYTEA, seq BIGSERIAL);"
 	"CREATE INDEX IF NOT EXISTS mailtest_reports_created ON mailtest_reports (created);"
 	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag ON mailtest_reports (tag, created);"
 	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag_base ON mailtest_reports "
