@@ -516,7 +516,9 @@ pool_main(void *arg)
 		else
 			h->d_head = j;
 		h->d_tail = j;
-		event_active(h->done_ev, EV_READ, 0);
+		pthread_mutex_unlock(&h->mu);
+		event_active(h->done_ev, EV_READ, 0);	/* not under mu: libevent locks too */
+		pthread_mutex_lock(&h->mu);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;

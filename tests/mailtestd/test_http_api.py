@@ -208,6 +208,8 @@ def test_request_limits(loaded):
     assert st == 431 and 'error' in json.loads(body)
     st, hd, body = get(loaded, '/api/v1/reports', method='POST')
     assert st == 405 and hd['allow'] == 'GET, HEAD'
+    st, hd, body = get(loaded, '/api/v1/reports', method='TRACE')
+    assert st == 501            # evhttp itself, for methods it was not told to allow
     # a header block over 8 KiB: evhttp refuses it and closes
     s = socket.create_connection(('127.0.0.1', int(loaded.conf['http_listen'].rsplit(':', 1)[1])))
     s.sendall(b'GET /api/v1/reports HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'a' * 9000 + b'\r\n\r\n')

@@ -23,6 +23,7 @@ def zone(dns):
     dns.set_zone(dict(ZONE))
 
 
+@pytest.mark.valgrind
 def test_token_required_when_set(smtpd_factory, zone):
     d = smtpd_factory(**web_conf(http_token=TOKEN))
     mid = send(d, 'tok-1')

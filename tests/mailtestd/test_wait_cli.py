@@ -26,6 +26,7 @@ def wait_cmd(mailtest, daemon, *args):
     return run_mailtest(mailtest, ['wait', '--url', url] + list(args), timeout=120)
 
 
+@pytest.mark.valgrind
 def test_ci_recipe_swaks_then_mailtest_wait(daemon, mailtest):
     """The README recipe, as a pipeline would run it."""
     job = 'ci-%d' % os.getpid()
