@@ -92,6 +92,7 @@ static const char schema_sql[] =
 struct store_conn {
 	PGconn		*pg;		/* owned */
 	const char	*nonce;		/* the store's */
+	int		 prepared;	/* the statements exist on this connection */
 };
 
 struct pg_listen {
@@ -190,12 +191,8 @@ pg_prepared(struct store_conn *c, char *err, size_t errlen)
 {
 	PGresult *res;
 
-	res = PQdescribePrepared(c->pg, stmts[0].name);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-		PQclear(res);
+	if (c->prepared)
 		return 0;
-	}
-	PQclear(res);
 	for (size_t i = 0; i < ARRAY_SIZE(stmts); i++) {
 		res = PQprepare(c->pg, stmts[i].name, stmts[i].sql, stmts[i].n,
 		    stmts[i].types);
@@ -206,6 +203,7 @@ pg_prepared(struct store_conn *c, char *err, size_t errlen)
 		}
 		PQclear(res);
 	}
+	c->prepared = 1;
 	return 0;
 }
 
