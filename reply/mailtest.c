@@ -73,6 +73,8 @@ usage_verify(FILE *f)
 	    "  --format FMT         text, json, html or ar (Authentication-Results only)\n"
 	    "  --authserv-id NAME   authserv-id for Authentication-Results\n"
 	    "  --time EPOCH         verify as of this time (signature expiry)\n"
+	    "  --no-domain-check    do not also check the author domain's records\n"
+	    "                       (SPF tree, DKIM keys, DMARC, ... as dns-check does)\n"
 	    "  -c FILE              read DNS and limits from a mailtest.conf\n"
 	    "\n"
 	    "Exit status: 0 every file was verified (whatever the verdicts),\n"
@@ -89,6 +91,7 @@ struct verify_opts {
 	int		 ndns;
 	long		 dns_timeout;
 	long		 fixed_time;
+	int		 no_domain_check;
 	enum fmt	 format;
 	int		 format_given;
 };
@@ -202,6 +205,7 @@ cmd_verify(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "authserv-id", required_argument, NULL, 'a' },
 		{ "time", required_argument, NULL, 't' },
+		{ "no-domain-check", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -246,6 +250,9 @@ cmd_verify(int argc, char **argv)
 				return 2;
 			}
 			o.dns_timeout = v;
+			break;
+		case 'N':
+			o.no_domain_check = 1;
 			break;
 		case 't':
 			if (str_to_long(optarg, 1, 4102444800L, &v) < 0) {
@@ -314,6 +321,7 @@ cmd_verify(int argc, char **argv)
 	vc.dkim_max_signatures = (int)cf.dkim_max_signatures;
 	vc.dkim_min_key_bits = (int)cf.dkim_min_key_bits;
 	vc.fixed_time = (time_t)o.fixed_time;
+	vc.domain_check = cf.domain_check && !o.no_domain_check;
 	if ((ctx = verify_ctx_new(&vc, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		dns_resolver_free(dns);
