@@ -8,6 +8,9 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench           benchmarks against peers (bench/README.md)
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make fuzz-smoke      each target for FUZZ_SMOKE_SECONDS on its seed corpus
+#                        (part of make check; skipped when clang/libFuzzer is absent)
+#   make fuzz-coverage   line coverage of the code under test by each corpus
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -60,7 +63,8 @@ PROGS      += $(BINDIR)/mailtestd
 endif
 
 .PHONY: all san check check-fast check-unit check-e2e check-san check-valgrind \
-        install uninstall clean bench bench-smoke bench-deps fuzz unit
+        install uninstall clean bench bench-smoke bench-deps fuzz fuzz-build \
+        fuzz-smoke fuzz-coverage unit
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -108,8 +112,8 @@ check-san:
 check-valgrind: all unit
 	MAILTEST_BINDIR=$(BINDIR) MAILTEST_TESTBIN=$(BUILD)/tests tests/check.sh valgrind
 
-check: check-fast bench-smoke check-san check-valgrind
-	@echo "make check: all suites passed (normal, benchmark smoke, ASan+UBSan, valgrind)"
+check: check-fast bench-smoke fuzz-smoke check-san check-valgrind
+	@echo "make check: all suites passed (normal, benchmark smoke, fuzz smoke, ASan+UBSan, valgrind)"
 
 # ---- benchmarks (bench/README.md) -------------------------------------------
 # make bench        the full run: one table, also bench/out/latest.md (~10 min)
@@ -128,6 +132,78 @@ bench: all
 bench-smoke: all
 	$(PYTHON) -m pytest -q -p no:cacheprovider bench/test_bench.py
 	bench/run.sh --smoke
+
+# ---- fuzzing (tests/fuzz/README.md) ------------------------------------------
+# One libFuzzer binary per tests/fuzz/fuzz_NAME.c, built by clang with
+# ASan+UBSan into build-fuzz/ (apart from build/ and build-san/).  -Werror is
+# left out here: the gcc build is the warning gate, and a clang-only warning
+# must not stop a fuzzing run.
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_JOBS   ?= 1
+FUZZ_TARGETS ?=
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option \
+               -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+               $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/fuzz/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB    := $(FUZZ_BUILD)/libmailtest.a
+FUZZ_ENV     = FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TARGETS="$(FUZZ_TARGETS)"
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Line coverage of the code under test by each target's corpus (llvm-cov):
+# the same targets built without sanitizers, with clang's source coverage.
+FUZZ_COV_CFLAGS := $(filter-out $(FUZZ_SAN),$(FUZZ_CFLAGS)) \
+                   -fprofile-instr-generate -fcoverage-mapping
+FUZZ_COV_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/cov/%)
+
+$(FUZZ_BUILD)/cov/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/cov/libmailtest.a: $(LIB_SRC:%.c=$(FUZZ_BUILD)/cov/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/cov/%: $(FUZZ_BUILD)/cov/obj/tests/fuzz/%.o $(FUZZ_BUILD)/cov/libmailtest.a
+	$(FUZZ_CC) -fsanitize=fuzzer -fprofile-instr-generate -o $@ $^ $(LDLIBS)
+
+fuzz-coverage:
+	$(MAKE) --no-print-directory $(FUZZ_COV_BIN)
+	$(FUZZ_ENV) tests/fuzz/run.sh coverage
+
+fuzz:
+	@tests/fuzz/run.sh probe "$(FUZZ_CC)" || { echo "make fuzz: $(FUZZ_CC) with" \
+	    "libFuzzer is needed (Debian: apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
+	$(MAKE) --no-print-directory fuzz-build
+	$(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
+
+fuzz-smoke:
+	@if tests/fuzz/run.sh probe "$(FUZZ_CC)"; then \
+	    $(MAKE) --no-print-directory fuzz-build && \
+	    $(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/fuzz/run.sh smoke; \
+	else \
+	    echo "fuzz-smoke: SKIPPED: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer)" \
+	        "not found; install clang-14 and libclang-rt-14-dev to run the fuzz targets"; \
+	fi
 
 # ---- install ---------------------------------------------------------------
 install: all
@@ -153,3 +229,5 @@ clean:
 	rm -rf build build-san build-fuzz bin
 
 -include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/unit/*.d)
+-include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/tests/fuzz/*.d)
+-include $(wildcard $(FUZZ_BUILD)/cov/obj/*/*.d $(FUZZ_BUILD)/cov/obj/tests/fuzz/*.d)

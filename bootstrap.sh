@@ -6,7 +6,7 @@
 #                          configuration (127.0.0.1:2525, check@localhost)
 #   ./bootstrap.sh check   install missing build and test packages, run every
 #                          test (make check: unit, end-to-end, conformance,
-#                          ASan+UBSan, valgrind)
+#                          libFuzzer smoke, ASan+UBSan, valgrind)
 #   ./bootstrap.sh deps    only install what is missing (build and test)
 #
 # Needs root or sudo for apt-get; installs by package name only.

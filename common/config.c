@@ -69,6 +69,7 @@ static const struct ckey keys[] = {
 	{ "dns_max_ttl", CT_DURATION, "1d", F(dns_max_ttl), 0, 7 * DAY, NULL },
 	{ "dkim_max_signatures", CT_INT, "16", F(dkim_max_signatures), 1, 100, NULL },
 	{ "dkim_min_key_bits", CT_INT, "1024", F(dkim_min_key_bits), 512, 16384, NULL },
+	{ "domain_check", CT_BOOL, "yes", F(domain_check), 0, 1, NULL },
 	{ "public_suffix_list", CT_STR, "/usr/share/publicsuffix/public_suffix_list.dat",
 	    F(public_suffix_list), 0, PATH_MAX, NULL },
 	{ "reply", CT_BOOL, "yes", F(reply), 0, 1, NULL },
@@ -307,22 +308,14 @@ config_defaults(struct config *c)
 	derive(c);
 }
 
-int
-config_load(struct config *c, const char *path, char *err, size_t errlen)
+/* The lines of f (named path in errors) over the defaults already in c. */
+static int
+load_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen)
 {
-	FILE *f;
 	char line[CONFIG_MAX_LINE + 2], e[512];
 	unsigned lineno = 0;
 	char seen[ARRAY_SIZE(keys)] = { 0 };
 
-	config_defaults(c);
-	/* hostname/authserv_id are derived again after the file */
-	c->hostname[0] = '\0';
-	c->authserv_id[0] = '\0';
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *p, *key, *val;
 		const struct ckey *k;
@@ -332,7 +325,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
 			snprintf(err, errlen, "%s:%u: line longer than %d characters",
 			    path, lineno, CONFIG_MAX_LINE);
-			goto fail;
+			return -1;
 		}
 		p = str_trim(line);
 		if (*p == '\0' || *p == '#')
@@ -350,29 +343,71 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		}
 		if ((k = find_key(key)) == NULL) {
 			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", path, lineno, key);
-			goto fail;
+			return -1;
 		}
 		if (seen[k - keys]) {
 			snprintf(err, errlen, "%s:%u: \"%s\" is set twice", path, lineno, key);
-			goto fail;
+			return -1;
 		}
 		seen[k - keys] = 1;
 		if (set_key(c, k, val, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, e);
-			goto fail;
+			return -1;
 		}
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
+		return -1;
 	}
-	fclose(f);
-	derive(c);
 	return 0;
-fail:
+}
+
+/* config_defaults(), with hostname/authserv_id derived again after the file. */
+static void
+load_begin(struct config *c)
+{
+	config_defaults(c);
+	c->hostname[0] = '\0';
+	c->authserv_id[0] = '\0';
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	load_begin(c);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = load_stream(c, f, path, err, errlen);
 	fclose(f);
 	derive(c);
-	return -1;
+	return rc;
+}
+
+int
+config_load_buffer(struct config *c, const char *name, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc = 0;
+
+	load_begin(c);
+	/* an empty buffer is an empty file (fmemopen refuses size 0) */
+	if (len > 0) {
+		if ((f = fmemopen((void *)buf, len, "r")) == NULL) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			derive(c);
+			return -1;
+		}
+		rc = load_stream(c, f, name, err, errlen);
+		fclose(f);
+	}
+	derive(c);
+	return rc;
 }
 
 void

@@ -5,8 +5,9 @@
  * or absent file is a working configuration (the embedded default: loopback
  * port 2525, check@localhost, spool in ./mailtest-spool).
  *
- * Entry points: config_defaults(), config_load(), config_set(), config_free(),
- * config_dump() (prints every key with its current value: `mailtestd -n`).
+ * Entry points: config_defaults(), config_load() (config_load_buffer() from
+ * memory), config_set(), config_free(), config_dump() (prints every key with
+ * its current value: `mailtestd -n`).
  * Errors: config_load()/config_set() return -1 and write "FILE:LINE: what"
  * into err.  Unknown keys and bad values are errors, never ignored.
  * Ownership: strings and lists in struct config are owned by it.
@@ -78,6 +79,7 @@ struct config {
 	long	 dkim_max_signatures;
 	long	 dkim_min_key_bits;
 	char	*public_suffix_list;
+	int	 domain_check;		/* check the sender's domain records too */
 	/* the report and the reply */
 	int	 reply;			/* send reports at all */
 	char	*report_from;		/* From: of reports; "" = mailtest@hostname */
@@ -109,6 +111,9 @@ struct config {
 
 void	config_defaults(struct config *);
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
+/* The same from memory (tests, fuzzing); name stands for the file in errors. */
+int	config_load_buffer(struct config *, const char *name, const char *buf,
+	    size_t len, char *err, size_t errlen);
 int	config_set(struct config *, const char *key, const char *value,
 	    char *err, size_t errlen);
 void	config_free(struct config *);

@@ -17,6 +17,7 @@
 
 #define DNS_UDP_BUFSIZE		1232	/* EDNS0 payload size we announce */
 #define DNS_MAX_PACKET		65535
+#define DNS_HEADER_LEN		12	/* RFC 1035 4.1.1 */
 
 struct dns_server {
 	struct sockaddr_storage	 ss;
@@ -859,6 +860,83 @@ extract(struct dns_answer *a, const unsigned char *msg, size_t len,
 	return hops > 0 ? 1 : 0;
 }
 
+enum step {
+	STEP_DONE,	/* a's status is final */
+	STEP_REQUERY,	/* the CNAME chain left this response: ask for cur */
+	STEP_FAILED	/* a is a TEMPFAIL answer (malformed, CNAME loop) */
+};
+
+/*
+ * One response (rcode already taken from it) for the name cur: the records
+ * go into a, cur follows the CNAMEs in it, and a's status is set when this
+ * response settles the question.
+ */
+static enum step
+take_response(struct dns_answer *a, const unsigned char *resp, size_t rlen,
+    int rcode, char *cur, size_t curcap)
+{
+	int more, loop;
+
+	a->rcode = rcode;
+	more = extract(a, resp, rlen, cur, curcap, &loop);
+	if (more < 0) {
+		answer_fail(a, DNS_TEMPFAIL, "%s %s: malformed answer",
+		    dns_type_name(a->qtype), cur);
+		return STEP_FAILED;
+	}
+	if (loop) {
+		answer_fail(a, DNS_TEMPFAIL, "%s %s: CNAME loop",
+		    dns_type_name(a->qtype), a->qname);
+		return STEP_FAILED;
+	}
+	free(a->canonical);
+	a->canonical = xstrdup(cur);
+	if (a->nrr > 0) {
+		a->status = DNS_OK;
+		return STEP_DONE;
+	}
+	if (rcode == 3) {
+		a->status = DNS_NXDOMAIN;
+		return STEP_DONE;
+	}
+	if (!more) {
+		a->status = DNS_NODATA;
+		return STEP_DONE;
+	}
+	return STEP_REQUERY;
+}
+
+int
+dns_parse_response(const unsigned char *pkt, size_t len, const char *qname,
+    int qtype, struct dns_answer **out)
+{
+	struct dns_answer *a = answer_new(qname, qtype);
+	char cur[DNS_MAX_NAME + 2];
+	enum step st;
+
+	*out = a;
+	if (len < DNS_HEADER_LEN) {
+		answer_fail(a, DNS_TEMPFAIL, "%s %s: malformed answer",
+		    dns_type_name(qtype), qname);
+		return -1;
+	}
+	str_copy(cur, qname, sizeof(cur));
+	{
+		size_t n = strlen(cur);
+
+		if (n > 1 && cur[n - 1] == '.')
+			cur[n - 1] = '\0';
+	}
+	if (!dns_name_ok(cur)) {
+		answer_fail(a, DNS_BADNAME, "\"%s\" is not a valid DNS name "
+		    "(empty label, label over 63 octets, or over 253 octets)", qname);
+		return -1;
+	}
+	a->secure = (pkt[3] & 0x20) != 0;
+	st = take_response(a, pkt, len, pkt[3] & 0x0f, cur, sizeof(cur));
+	return st == STEP_FAILED ? -1 : st == STEP_REQUERY ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* cache */
 
@@ -1103,7 +1181,8 @@ resolve(struct dns_resolver *r, const char *name, int type)
 	}
 	for (int step = 0; step <= DNS_MAX_CNAME_HOPS; step++) {
 		size_t rlen = 0;
-		int rcode, more, loop;
+		int rcode;
+		enum step st;
 
 		rcode = query_servers(r, cur, type, resp, &rlen, why, sizeof(why));
 		if (rcode < 0) {
@@ -1112,34 +1191,15 @@ resolve(struct dns_resolver *r, const char *name, int type)
 			return answer_fail(a, DNS_TEMPFAIL, "%s %s: %s", dns_type_name(type),
 			    cur, why);
 		}
-		a->rcode = rcode;
 		if (!(resp[3] & 0x20))
 			secure = 0;
-		more = extract(a, resp, rlen, cur, sizeof(cur), &loop);
-		if (more < 0) {
+		st = take_response(a, resp, rlen, rcode, cur, sizeof(cur));
+		if (st == STEP_FAILED) {
 			free(resp);
-			return answer_fail(a, DNS_TEMPFAIL, "%s %s: malformed answer",
-			    dns_type_name(type), cur);
+			return a;
 		}
-		if (loop) {
-			free(resp);
-			return answer_fail(a, DNS_TEMPFAIL, "%s %s: CNAME loop",
-			    dns_type_name(type), name);
-		}
-		free(a->canonical);
-		a->canonical = xstrdup(cur);
-		if (a->nrr > 0) {
-			a->status = DNS_OK;
+		if (st == STEP_DONE)
 			break;
-		}
-		if (rcode == 3) {
-			a->status = DNS_NXDOMAIN;
-			break;
-		}
-		if (!more) {
-			a->status = DNS_NODATA;
-			break;
-		}
 		/* the chain ended at a name the server did not resolve: ask it */
 		if (step == DNS_MAX_CNAME_HOPS) {
 			free(resp);

@@ -134,6 +134,21 @@ int	 dns_parse_server(const char *, struct sockaddr_storage *, socklen_t *);
 int	 dns_reverse_name(const char *ip, char *buf, size_t n);
 /* Syntax check of a name for querying (labels 1..63, total <= 253). */
 int	 dns_name_ok(const char *);
+/*
+ * For tests and fuzzing: take one response packet apart exactly as
+ * dns_lookup() does with each response it receives, without any network.
+ * The caller vouches for what dns_lookup() checks before parsing (ID, QR,
+ * one question equal to ours); anything else in pkt may be hostile.
+ * *out is always set to a new answer (dns_answer_release() it) whose
+ * status, rr[], canonical, cname_hops and why are what dns_lookup() would
+ * have after this one response; its ttl is the raw value (UINT32_MAX for a
+ * negative answer without SOA: the resolver's neg/min/max TTL are not
+ * applied).  Returns 0 when the response settles the question, 1 when the
+ * CNAME chain left it (dns_lookup() would ask again for ->canonical), -1
+ * when it is unusable (DNS_TEMPFAIL: malformed, CNAME loop; DNS_BADNAME).
+ */
+int	 dns_parse_response(const unsigned char *pkt, size_t len, const char *qname,
+	    int qtype, struct dns_answer **out);
 /* Presentation form of an address RR. */
 const char *dns_rr_addr_text(const struct dns_rr *, char *buf, size_t n);
 

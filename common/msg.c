@@ -288,7 +288,10 @@ lex_word(struct lex *x, struct sbuf *b, int allow_dot)
 			if (c == '"')
 				break;
 			if (c == '\\' && x->s[x->i]) {
-				sbuf_addc(b, x->s[x->i++]);
+				c = x->s[x->i++];
+				/* "\" CR / LF (obs-qp) is part of a fold, never data */
+				if (c != '\r' && c != '\n')
+					sbuf_addc(b, c);
 				continue;
 			}
 			if (c == '\r' || c == '\n')
@@ -341,16 +344,18 @@ lex_addr_spec(struct lex *x, struct msg_addr *a)
 	if (skip_cfws(x) < 0)
 		goto fail;
 	if (x->s[x->i] == '[') {	/* domain-literal */
-		size_t s = x->i;
-
-		while (x->s[x->i] && x->s[x->i] != ']')
+		/* CR and LF can only be folding (FWS, RFC 5322 3.4.1): unfold */
+		while (x->s[x->i] && x->s[x->i] != ']') {
+			if (x->s[x->i] != '\r' && x->s[x->i] != '\n')
+				sbuf_addc(&dom, x->s[x->i]);
 			x->i++;
+		}
 		if (x->s[x->i] != ']') {
 			snprintf(x->err, x->errlen, "unterminated domain literal");
 			goto fail;
 		}
 		x->i++;
-		sbuf_add(&dom, x->s + s, x->i - s);
+		sbuf_addc(&dom, ']');
 	} else {
 		for (;;) {
 			size_t s = x->i;
@@ -389,7 +394,9 @@ fail:
 	return -1;
 }
 
-/* mailbox = name-addr / addr-spec */
+static void addr_clear(struct msg_addr *);
+
+/* mailbox = name-addr / addr-spec; on error *a holds nothing. */
 static int
 lex_mailbox(struct lex *x, struct msg_addr *a)
 {
@@ -441,23 +448,22 @@ lex_mailbox(struct lex *x, struct msg_addr *a)
 		x->i++;
 		a->display = words ? sbuf_steal(&disp) : NULL;
 		sbuf_free(&disp);
-		return skip_cfws(x);
+		if (skip_cfws(x) < 0)
+			goto fail;
+		return 0;
 	}
 	sbuf_free(&disp);
 	x->i = save;
 	if (lex_addr_spec(x, a) < 0)
 		return -1;
-	return skip_cfws(x);
+	if (skip_cfws(x) < 0)	/* e.g. an unterminated comment after it */
+		goto fail;
+	return 0;
 fail:
 	sbuf_free(&disp);
-	free(a->local);
-	free(a->domain);
-	free(a->addr);
-	memset(a, 0, sizeof(*a));
+	addr_clear(a);
 	return -1;
 }
-
-static void addr_clear(struct msg_addr *);
 
 static void
 addr_push(struct msg_addr **out, size_t *n, size_t *cap, struct msg_addr *a)

@@ -14,6 +14,8 @@
  * msg_addrs_parse() implements RFC 5322 3.4 address-list syntax (display
  * names, quoted strings, comments, groups, obsolete routes rejected) and
  * returns every mailbox; it allocates the results (msg_addrs_free()).
+ * Parts never hold CR or LF (folding inside quoted strings and domain
+ * literals is removed), so an address cannot carry a line break onward.
  */
 #ifndef MT_MSG_H
 #define MT_MSG_H

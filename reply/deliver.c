@@ -630,11 +630,9 @@ static void *
 thread_main(void *arg)
 {
 	struct deliver *d = arg;
-	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);	/* a peer closing early must not kill us */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* every signal is blocked here (deliver_start()): SIGPIPE from a peer
+	 * closing early, and SIGTERM/SIGHUP, which belong to the event loop */
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
 		time_t now = time(NULL), earliest, next;
@@ -672,17 +670,33 @@ thread_main(void *arg)
 int
 deliver_start(struct deliver *d)
 {
+	sigset_t all, old;
+	int rc = 0;
+
 	pthread_mutex_lock(&d->mu);
 	rescan_locked(d, time(NULL));
 	d->stop = 0;
 	pthread_mutex_unlock(&d->mu);
 	d->threads = xcalloc((size_t)d->nthreads, sizeof(*d->threads));
+	/*
+	 * Threads inherit the creator's mask: block everything around
+	 * pthread_create() so that a process-directed SIGTERM never lands on a
+	 * delivery thread - once the daemon tears its event loop down, the
+	 * default action would kill the process mid-shutdown.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (d->started = 0; d->started < d->nthreads; d->started++)
 		if (pthread_create(&d->threads[d->started], NULL, thread_main, d) != 0) {
-			log_err(NULL, "deliver", "pthread_create: %s", strerror(errno));
-			deliver_stop(d);
-			return -1;
+			rc = -1;
+			break;
 		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		log_err(NULL, "deliver", "pthread_create: %s", strerror(errno));
+		deliver_stop(d);
+		return -1;
+	}
 	log_info(NULL, "deliver", "started threads=%d queue=%zu relay=%s", d->nthreads,
 	    d->n, d->use_relay ? d->relay_host : "(MX)");
 	return 0;

@@ -4,6 +4,8 @@
  *
  *   mailtest verify [options] FILE...   exit 0 verified, 1 unreadable or
  *                                       unparsable file, 2 usage
+ *   mailtest dns-check [options] DOMAIN exit 0 no problems, 1 problems,
+ *                                       2 usage or a lookup failure
  *   mailtest queue | show | flush | dkim-record   operator commands (opcmd.h)
  *   mailtest wait --tag T ...           waits for a report over HTTP (waitcmd.h)
  */
@@ -19,7 +21,9 @@
 #include "../common/log.h"
 #include "../common/msg.h"
 #include "../common/util.h"
+#include "../verify/dnscheck.h"
 #include "../verify/verify.h"
+#include "dnscheck_render.h"
 #include "opcmd.h"
 #include "report.h"
 #include "waitcmd.h"
@@ -36,6 +40,8 @@ usage_main(FILE *f)
 	    "\n"
 	    "commands:\n"
 	    "  verify       check SPF, DKIM, DMARC, ADSP and iprev on message files\n"
+	    "  dns-check    check a domain's SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT,\n"
+	    "               BIMI and ADSP records, and say how to fix them\n"
 	    "  queue        list the incoming spool and the outbound report queue\n"
 	    "  show ID      print a stored report (text, --format json or html)\n"
 	    "  flush        make deferred reports due now\n"
@@ -70,6 +76,8 @@ usage_verify(FILE *f)
 	    "  --format FMT         text, json, html or ar (Authentication-Results only)\n"
 	    "  --authserv-id NAME   authserv-id for Authentication-Results\n"
 	    "  --time EPOCH         verify as of this time (signature expiry)\n"
+	    "  --no-domain-check    do not also check the author domain's records\n"
+	    "                       (SPF tree, DKIM keys, DMARC, ... as dns-check does)\n"
 	    "  -c FILE              read DNS and limits from a mailtest.conf\n"
 	    "\n"
 	    "Exit status: 0 every file was verified (whatever the verdicts),\n"
@@ -86,6 +94,7 @@ struct verify_opts {
 	int		 ndns;
 	long		 dns_timeout;
 	long		 fixed_time;
+	int		 no_domain_check;
 	enum fmt	 format;
 	int		 format_given;
 };
@@ -199,6 +208,7 @@ cmd_verify(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "authserv-id", required_argument, NULL, 'a' },
 		{ "time", required_argument, NULL, 't' },
+		{ "no-domain-check", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -243,6 +253,9 @@ cmd_verify(int argc, char **argv)
 				return 2;
 			}
 			o.dns_timeout = v;
+			break;
+		case 'N':
+			o.no_domain_check = 1;
 			break;
 		case 't':
 			if (str_to_long(optarg, 1, 4102444800L, &v) < 0) {
@@ -311,6 +324,7 @@ cmd_verify(int argc, char **argv)
 	vc.dkim_max_signatures = (int)cf.dkim_max_signatures;
 	vc.dkim_min_key_bits = (int)cf.dkim_min_key_bits;
 	vc.fixed_time = (time_t)o.fixed_time;
+	vc.domain_check = cf.domain_check && !o.no_domain_check;
 	if ((ctx = verify_ctx_new(&vc, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		dns_resolver_free(dns);
@@ -329,6 +343,159 @@ cmd_verify(int argc, char **argv)
 	return rc;
 }
 
+static void
+usage_dns_check(FILE *f)
+{
+	fprintf(f,
+	    "usage: mailtest dns-check DOMAIN [--selector S]... [--server HOST[:PORT]]\n"
+	    "                          [--format text|json] [--dns-timeout MS] [-c CONFIG]\n"
+	    "       mailtest dns-check --suggest-dmarc DOMAIN [same options]\n"
+	    "\n"
+	    "Looks up the mail authentication records of DOMAIN and reports every\n"
+	    "problem with its severity (error, warning, info), what it means, and a\n"
+	    "corrected record where one can be derived: SPF with its include/redirect\n"
+	    "tree (DNS-querying terms against the limit of 10, void lookups against 2,\n"
+	    "syntax, endings, ptr, loops, several records, type-99 records), DKIM keys\n"
+	    "(type, size, t=y, revoked, syntax, records split wrongly), DMARC (every\n"
+	    "tag, policy, pct, t=y, alignment, rua/ruf and whether other domains\n"
+	    "agreed to receive them), ADSP (historic), MX, MTA-STS, TLS-RPT, BIMI,\n"
+	    "and the DNSSEC status of each answer.\n"
+	    "\n"
+	    "  --selector S         DKIM selector to check (repeatable, up to %d);\n"
+	    "                       none: the common ones (google, selector1,\n"
+	    "                       selector2, default, k1, s1, s2, dkim, mail)\n"
+	    "  --server HOST[:PORT] ask this DNS server, e.g. your provider's\n"
+	    "                       authoritative server to see records before they\n"
+	    "                       propagate (no cache); default: the configured\n"
+	    "                       resolver (-c), then /etc/resolv.conf\n"
+	    "  --format FMT         text (default) or json\n"
+	    "  --suggest-dmarc      print the DMARC record to publish next and the\n"
+	    "                       steps to p=reject, taking the records found into\n"
+	    "                       account\n"
+	    "  --dns-timeout MS     per-attempt DNS timeout (default 2000)\n"
+	    "  -c FILE              read dns_server and timeouts from a mailtest.conf\n"
+	    "\n"
+	    "Exit status: 0 no problems (notes only), 1 problems found (an error or\n"
+	    "a warning), 2 usage error, or a lookup that matters (SPF, DKIM, DMARC,\n"
+	    "MX) timed out or failed (SERVFAIL): the check is incomplete.\n"
+	    "With --suggest-dmarc: 0 when the suggestion was made, 2 as above.\n",
+	    DNSCHECK_MAX_SELECTORS);
+}
+
+static int
+cmd_dns_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "selector", required_argument, NULL, 's' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "dns-timeout", required_argument, NULL, 'T' },
+		{ "suggest-dmarc", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *sel[DNSCHECK_MAX_SELECTORS], *config = NULL;
+	struct dns_config dc = { 0 };
+	struct verify_config vc = { 0 };
+	struct dnscheck_result res;
+	struct config cf;
+	struct dns_resolver *dns;
+	size_t nsel = 0;
+	long timeout = 0;
+	int c, json = 0, suggest = 0, rc;
+	char err[512], *out;
+
+	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (nsel == DNSCHECK_MAX_SELECTORS) {
+				fprintf(stderr, "%s: at most %d --selector\n", progname,
+				    DNSCHECK_MAX_SELECTORS);
+				return 2;
+			}
+			sel[nsel++] = optarg;
+			break;
+		case 'S':
+			if (dc.nservers == DNS_MAX_SERVERS) {
+				fprintf(stderr, "%s: at most %d --server\n", progname,
+				    DNS_MAX_SERVERS);
+				return 2;
+			}
+			dc.servers[dc.nservers++] = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "%s: --format must be text or json\n", progname);
+				return 2;
+			}
+			json = strcmp(optarg, "json") == 0;
+			break;
+		case 'T':
+			if (str_to_long(optarg, 10, 60000, &timeout) < 0) {
+				fprintf(stderr, "%s: --dns-timeout: 10 to 60000 ms\n", progname);
+				return 2;
+			}
+			break;
+		case 'D': suggest = 1; break;
+		case 'c': config = optarg; break;
+		case 'h':
+			usage_dns_check(stdout);
+			return 0;
+		default:
+			usage_dns_check(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "%s dns-check: give exactly one DOMAIN\n", progname);
+		usage_dns_check(stderr);
+		return 2;
+	}
+	if (config == NULL)
+		config_defaults(&cf);
+	else if (config_load(&cf, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		config_free(&cf);
+		return 2;
+	}
+	/* at the given (authoritative) server, answers must be fresh */
+	dc.no_cache = dc.nservers > 0;
+	if (dc.nservers == 0)
+		for (size_t i = 0; i < cf.dns_server.n && i < DNS_MAX_SERVERS; i++)
+			dc.servers[dc.nservers++] = cf.dns_server.v[i];
+	dc.timeout_ms = timeout ? (int)timeout : (int)cf.dns_timeout_ms;
+	dc.attempts = (int)cf.dns_attempts;
+	dc.max_ttl = (uint32_t)cf.dns_max_ttl;
+	if ((dns = dns_resolver_new(&dc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		config_free(&cf);
+		return 2;
+	}
+	vc.dns = dns;
+	vc.public_suffix_list = cf.public_suffix_list;
+	if (dnscheck_run(&vc, argv[optind], sel, nsel, &res) < 0) {
+		fprintf(stderr, "%s dns-check: %s\n", progname, res.error);
+		rc = 2;
+		goto out_free;
+	}
+	rc = dnscheck_exit_status(&res);
+	if (json)
+		out = dnscheck_render_json(&res, 1);
+	else if (suggest)
+		out = dnscheck_render_suggest(&res);
+	else
+		out = dnscheck_render_text(&res);
+	puts(out);
+	free(out);
+	if (suggest && rc == 1)
+		rc = 0;
+out_free:
+	dnscheck_result_free(&res);
+	dns_resolver_free(dns);
+	config_free(&cf);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -341,6 +508,8 @@ main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "wait") == 0)
 		return waitcmd_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dns-check") == 0)
+		return cmd_dns_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)
 		return opcmd_queue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)

@@ -8,6 +8,8 @@
  * Every value that came from the message or DNS is written as an RFC 2045
  * token when it is one, and as a quoted-string otherwise, with control and
  * non-ASCII bytes dropped, so nothing can end the field or add another.
+ * The field stays under AR_LIMIT: values are cut at AR_MAX_VALUE and DKIM
+ * results past AR_DKIM_BUDGET are only counted.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -17,6 +19,15 @@
 #include "report.h"
 
 #define AR_MAX_VALUE	256	/* longer values are cut (b= prefixes, reasons) */
+#define AR_LIMIT	(64 * 1024)	/* the whole field */
+/*
+ * DKIM results are listed while the field is below this; the rest are
+ * counted in a comment.  A message may carry up to MSG_MAX_FIELDS
+ * signatures, each listed one may take 6 quoted values (< 3 KiB), and what
+ * follows DKIM (DMARC, ADSP, iprev) < 4 KiB: 32 KiB keeps the field under
+ * AR_LIMIT whatever the values.
+ */
+#define AR_DKIM_BUDGET	(32 * 1024)
 
 static int
 is_token_char(unsigned char c)
@@ -99,7 +110,7 @@ report_ar(const struct verify_result *r, const char *authserv_id, int fold)
 {
 	struct sbuf b;
 
-	sbuf_init(&b, 64 * 1024);
+	sbuf_init(&b, AR_LIMIT);
 	sbuf_adds(&b, "Authentication-Results: ");
 	add_value(&b, authserv_id, 0);
 
@@ -129,6 +140,11 @@ report_ar(const struct verify_result *r, const char *authserv_id, int fold)
 		const struct dkim_sig *s = &r->dkim[i];
 		char bpre[16] = "";
 
+		if (b.len > AR_DKIM_BUDGET) {
+			sbuf_printf(&b, " (%zu more DKIM results not listed)",
+			    r->ndkim - i);
+			break;
+		}
 		sep(&b, fold);
 		sbuf_printf(&b, "dkim=%s", auth_res_name(s->result));
 		add_reason(&b, s->result, s->reason);
@@ -167,8 +183,10 @@ report_ar(const struct verify_result *r, const char *authserv_id, int fold)
 	sbuf_printf(&b, "iprev=%s", auth_res_name(r->iprev.result));
 	add_prop(&b, "policy.iprev", r->iprev.ip, 0);
 	if (r->iprev.ptr) {
+		size_t n = 0;
+
 		sbuf_adds(&b, " (");
-		for (const char *p = r->iprev.ptr; *p; p++)
+		for (const char *p = r->iprev.ptr; *p && n < AR_MAX_VALUE; p++, n++)
 			if (is_token_char((unsigned char)*p) || *p == '.')
 				sbuf_addc(&b, *p);
 		sbuf_adds(&b, ")");

@@ -68,6 +68,7 @@ workers_new(const struct config *cf, struct spool *spool, struct dns_resolver *d
 	w->vcfg.public_suffix_list = cf->public_suffix_list;
 	w->vcfg.dkim_max_signatures = (int)cf->dkim_max_signatures;
 	w->vcfg.dkim_min_key_bits = (int)cf->dkim_min_key_bits;
+	w->vcfg.domain_check = cf->domain_check;
 	w->n = (size_t)cf->workers;
 	w->pool = xcalloc(w->n, sizeof(*w->pool));
 	w->ready_tail = &w->ready;

@@ -62,13 +62,9 @@ hyphenated_word(const char *w)
 	return 1;
 }
 
-/*
- * Parse an ADSP record (RFC 5617 4.2.1, a tag-list with WSP).  Returns 0 and
- * the dkim= value in *practice (malloc'd), or -1 when the record is not valid
- * and must be ignored (why in err).
- */
-static int
-parse_record(const char *rec, size_t len, char **practice, char *err, size_t errlen)
+/* RFC 5617 4.2.1, a tag-list with WSP; contract in adsp.h */
+int
+adsp_record_parse(const char *rec, size_t len, char **practice, char *err, size_t errlen)
 {
 	const char *p = rec, *end = rec + len;
 	char names[ADSP_MAX_TAGS][32];
@@ -226,7 +222,7 @@ adsp_check_run(struct dns_resolver *dns, const char *author, const char *from_er
 
 		if (a->rr[i].type != DNS_T_TXT)
 			continue;
-		if (parse_record(a->rr[i].u.txt.data, a->rr[i].u.txt.len, &pr, e,
+		if (adsp_record_parse(a->rr[i].u.txt.data, a->rr[i].u.txt.len, &pr, e,
 		    sizeof(e)) < 0) {
 			if (record == NULL && out->record == NULL)
 				out->record = xstrndup(a->rr[i].u.txt.data, a->rr[i].u.txt.len);

@@ -14,10 +14,10 @@
  *    our clock (the library reads time() itself, so --time needs the drift
  *    trick in pass_drift()); a signature that fails here is marked ignored
  *    before the library would look its key up;
- *  - the key record is parsed and validated here (RFC 6376 3.6.1, 6.1.2:
+ *  - the key record is parsed and validated by dkim_key.c (RFC 6376 3.6.1:
  *    v=DKIM1 first, k=, h=, s=, t=y/s, empty p= revoked, duplicates, syntax;
- *    RFC 8463 raw 32-byte ed25519 keys; key sizes, RFC 8301 3.2), and the
- *    library is handed a minimal "k=..; p=.." record that fits its
+ *    RFC 8463 raw 32-byte ed25519 keys; key sizes, RFC 8301 3.2), checked
+ *    against the signature here (6.1.2), and the library is handed a minimal "k=..; p=.." record that fits its
  *    1024-byte key buffer; several key records at one name are tried in
  *    turn (RFC 6376 6.1.2 step 4) by re-running the library;
  *  - the verdict per signature is ours: body hash apart from signature
@@ -36,13 +36,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <opendkim/dkim.h>
 
 #include "../common/dns.h"
 #include "../common/util.h"
 #include "dkim.h"
+#include "dkim_key.h"
 
 /* RFC 6376 3.5 (t=, x=): values longer than 12 digits MAY be taken as
  * infinite; we refuse them as syntax errors instead of guessing. */
@@ -54,9 +53,6 @@
 #define DKIM_DRIFT_MARGIN	3600
 /* RFC 6008 4 / RFC 8601 2.7.1 header.b: the leading characters of b=. */
 #define DKIM_B_PREFIX_LEN	8
-/* Tags in one tag-list and the length of a tag name: generous bounds. */
-#define DKIM_MAX_TAGS		64
-#define DKIM_MAX_TAGNAME	32
 /* l= beyond this is nonsense (and would overflow the library's ssize_t). */
 #define DKIM_MAX_BODY_LENGTH	1000000000000000LL
 /* Key records considered at one selector (RFC 6376 3.6.2.2 wants one). */
@@ -67,11 +63,8 @@
 #define DKIM_LIB_KEYBUF		1024
 /* Body bytes converted from bare LF to CRLF per call to dkim_body(). */
 #define DKIM_BODY_CHUNK		(64 * 1024)
-/* Longest text quoted from a hostile field in a reason. */
-#define DKIM_QUOTE		60
 
 enum dkim_alg { ALG_UNKNOWN = 0, ALG_RSA_SHA1, ALG_RSA_SHA256, ALG_ED25519_SHA256 };
-enum key_type { KT_UNKNOWN = 0, KT_RSA, KT_ED25519 };
 
 struct dkim_ctx {
 	DKIM_LIB	*lib;		/* owned; one per thread */
@@ -81,35 +74,8 @@ struct dkim_ctx {
 	struct sbuf	 scratch;	/* one header field / body chunk */
 };
 
-struct tag {
-	char		 name[DKIM_MAX_TAGNAME + 1];
-	char		*val;		/* owned; trimmed (see tags_parse()) */
-};
-
-/* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5, 3.6.1). */
+/* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5). */
 static const char *const sig_strip[] = { "b", "bh", "h", "q", "z", NULL };
-static const char *const key_strip[] = { "p", "h", "s", "t", NULL };
-
-struct tags {
-	struct tag	 t[DKIM_MAX_TAGS];
-	int		 n;
-};
-
-/* One TXT record at a key name, parsed (RFC 6376 3.6.1). */
-struct keyrec {
-	char		*text;		/* owned; as published */
-	int		 valid;		/* parsed and usable in principle */
-	int		 revoked;	/* p= empty */
-	char		 err[200];	/* why not valid */
-	enum key_type	 ktype;
-	char		*k;		/* owned; k= as published (NULL: rsa) */
-	char		*h;		/* owned; h= or NULL */
-	char		*s;		/* owned; s= or NULL */
-	int		 testing;	/* t=y */
-	int		 strict;	/* t=s */
-	int		 bits;
-	char		*libkey;	/* owned; "k=..; p=.." for the library, or NULL */
-};
 
 /* The answer for one key name, shared by the signatures that use it. */
 struct keyent {
@@ -117,7 +83,7 @@ struct keyent {
 	enum dns_status	 status;
 	char		*why;		/* owned; DNS error text */
 	int		 secure;
-	struct keyrec	 rec[DKIM_MAX_KEY_RECORDS];
+	struct dkim_key	 rec[DKIM_MAX_KEY_RECORDS];
 	int		 nrec;
 	int		 more;		/* records beyond DKIM_MAX_KEY_RECORDS */
 };
@@ -135,7 +101,7 @@ struct libres {
 
 struct sigst {
 	const struct msg_field *f;
-	struct tags	 tags;
+	struct dkim_tags	 tags;
 	int		 considered;	/* within the first max_signatures */
 	int		 final;		/* verdict decided */
 	enum auth_res	 res;
@@ -175,12 +141,6 @@ struct msgstate {
 /* ---------------------------------------------------------------- text */
 
 static int
-is_fws(int ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-static int
 is_alpha(int ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
@@ -190,206 +150,6 @@ static int
 is_digit(int ch)
 {
 	return ch >= '0' && ch <= '9';
-}
-
-/* Printable, bounded quote of hostile text for a reason. */
-static void
-quote(char *out, size_t n, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t k = 0; k < len && o + 4 < n; k++) {
-		unsigned char ch = (unsigned char)s[k];
-
-		if (k == DKIM_QUOTE) {
-			out[o++] = '.';
-			out[o++] = '.';
-			out[o++] = '.';
-			break;
-		}
-		out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	out[o] = '\0';
-}
-
-/*
- * RFC 6376 3.2 tag-list: tag=value pairs separated by ';', FWS around
- * names and values, tag-name = ALPHA *(ALPHA / DIGIT / "_"), VALCHAR =
- * %x21-3A / %x3C-7E, no tag twice.  Empty elements are tolerated.  Values
- * are trimmed; the tags named in strip (base64 and colon-separated lists,
- * where the grammar allows FWS inside) lose all white space.  0, or -1.
- */
-static int
-tags_split(struct tags *tl, const char *s, size_t len, const char *const *strip,
-    char *err, size_t errlen)
-{
-	size_t p = 0;
-
-	tl->n = 0;
-	while (p < len) {
-		size_t ns, ne, vs, ve, semi;
-		struct tag *tg;
-		char q[DKIM_QUOTE + 8];
-
-		for (semi = p; semi < len && s[semi] != ';'; semi++)
-			;
-		while (p < semi && is_fws((unsigned char)s[p]))
-			p++;
-		if (p == semi) {		/* empty element */
-			p = semi + 1;
-			continue;
-		}
-		ns = p;
-		while (p < semi && (is_alpha((unsigned char)s[p]) ||
-		    is_digit((unsigned char)s[p]) || s[p] == '_'))
-			p++;
-		ne = p;
-		while (p < semi && is_fws((unsigned char)s[p]))
-			p++;
-		if (ne == ns || !is_alpha((unsigned char)s[ns]) || p == semi || s[p] != '=') {
-			quote(q, sizeof(q), s + ns, semi - ns);
-			snprintf(err, errlen, "\"%s\" is not a tag=value pair (RFC 6376 3.2)", q);
-			return -1;
-		}
-		if (ne - ns > DKIM_MAX_TAGNAME) {
-			snprintf(err, errlen, "a tag name longer than %d characters",
-			    DKIM_MAX_TAGNAME);
-			return -1;
-		}
-		vs = p + 1;
-		ve = semi;
-		for (size_t k = vs; k < ve; k++) {
-			unsigned char ch = (unsigned char)s[k];
-
-			if (!is_fws(ch) && (ch < 0x21 || ch > 0x7e)) {
-				snprintf(err, errlen, "the value of %.*s holds a byte that "
-				    "is not printable ASCII (0x%02x, RFC 6376 3.2)",
-				    (int)(ne - ns), s + ns, ch);
-				return -1;
-			}
-		}
-		for (int k = 0; k < tl->n; k++)
-			if (strlen(tl->t[k].name) == ne - ns &&
-			    memcmp(tl->t[k].name, s + ns, ne - ns) == 0) {
-				snprintf(err, errlen, "the tag %.*s appears twice, which "
-				    "makes the whole tag-list invalid (RFC 6376 3.2)",
-				    (int)(ne - ns), s + ns);
-				return -1;
-			}
-		if (tl->n == DKIM_MAX_TAGS) {
-			snprintf(err, errlen, "more than %d tags", DKIM_MAX_TAGS);
-			return -1;
-		}
-		tg = &tl->t[tl->n++];
-		memcpy(tg->name, s + ns, ne - ns);
-		tg->name[ne - ns] = '\0';
-		while (vs < ve && is_fws((unsigned char)s[vs]))
-			vs++;
-		while (ve > vs && is_fws((unsigned char)s[ve - 1]))
-			ve--;
-		tg->val = xmalloc(ve - vs + 1);
-		{
-			size_t o = 0;
-			int squeeze = 0;
-
-			for (int k = 0; strip[k]; k++)
-				squeeze |= strcmp(strip[k], tg->name) == 0;
-			for (size_t k = vs; k < ve; k++)
-				if (!squeeze || !is_fws((unsigned char)s[k]))
-					tg->val[o++] = s[k];
-			tg->val[o] = '\0';
-		}
-		p = semi + 1;
-	}
-	return 0;
-}
-
-static void
-tags_free(struct tags *tl)
-{
-	for (int k = 0; k < tl->n; k++)
-		free(tl->t[k].val);
-	tl->n = 0;
-}
-
-/* tags_split(), leaving nothing allocated when it fails */
-static int
-tags_parse(struct tags *tl, const char *s, size_t len, const char *const *strip,
-    char *err, size_t errlen)
-{
-	if (tags_split(tl, s, len, strip, err, errlen) == 0)
-		return 0;
-	tags_free(tl);
-	return -1;
-}
-
-/* Tag names are case-sensitive (RFC 6376 3.2). */
-static const char *
-tag_get(const struct tags *tl, const char *name)
-{
-	for (int k = 0; k < tl->n; k++)
-		if (strcmp(tl->t[k].name, name) == 0)
-			return tl->t[k].val;
-	return NULL;
-}
-
-static int
-b64val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (is_digit(ch))
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict base64 (RFC 2045 alphabet, '=' padding only at the end, white
- * space already removed).  Decodes into out (at least 3 * len / 4 bytes;
- * NULL to check only).  Returns the byte count or -1.
- */
-static long
-b64_decode(const char *s, unsigned char *out)
-{
-	size_t len = strlen(s), pad = 0, o = 0;
-	unsigned long acc = 0;
-	int nbits = 0;
-
-	while (pad < len && pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	if (len == 0 || (len % 4) != 0)
-		return -1;
-	for (size_t k = 0; k < len - pad; k++) {
-		int v = b64val((unsigned char)s[k]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			if (out)
-				out[o] = (unsigned char)(acc >> nbits);
-			o++;
-			acc &= (1UL << nbits) - 1;
-		}
-	}
-	return (long)o;
-}
-
-static char *
-b64_encode(const unsigned char *in, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	return out;
 }
 
 /* Decimal digits only, at most maxdigits: the value, or -1. */
@@ -476,23 +236,6 @@ domain_within(const char *dom, const char *d)
 	return ld > lp && dom[ld - lp - 1] == '.' && str_caseeq(dom + ld - lp, d);
 }
 
-/* Does the colon-separated list (white space removed) hold word? */
-static int
-list_has(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; p && *p; ) {
-		const char *e = strchr(p, ':');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-
-		if (n == wl && str_ncaseeq(p, word, n))
-			return 1;
-		p = e ? e + 1 : NULL;
-	}
-	return 0;
-}
-
 static const char *
 alg_hash(enum dkim_alg a)
 {
@@ -545,22 +288,22 @@ canon_parse(struct sigst *sg)
 static int
 query_ok(const char *q)
 {
-	return q == NULL || list_has(q, "dns/txt");
+	return q == NULL || dkim_list_has(q, "dns/txt");
 }
 
 /* h= must name From (RFC 6376 5.4, 6.1.1). */
 static int
 from_signed(const char *h)
 {
-	return list_has(h, "from");
+	return dkim_list_has(h, "from");
 }
 
 /* Syntax and semantics of the field itself; sets the verdict on failure. */
 static void
 sig_check_tags(struct sigst *sg, time_t now)
 {
-	char q[DKIM_QUOTE + 8];
-	const char *v = tag_get(&sg->tags, "v");
+	char q[DKIM_QUOTE_MAX + 8];
+	const char *v = dkim_tag_get(&sg->tags, "v");
 	static const char *const required[] = { "a", "b", "bh", "d", "h", "s" };
 
 	if (v == NULL) {
@@ -570,37 +313,37 @@ sig_check_tags(struct sigst *sg, time_t now)
 		return;
 	}
 	if (strcmp(v, "1") != 0) {
-		quote(q, sizeof(q), v, strlen(v));
+		dkim_quote(q, sizeof(q), v, strlen(v));
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("the signature says "
 		    "v=%s; RFC 6376 3.5 defines only v=1 (incompatible version)", q));
 		return;
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(required); k++)
-		if (tag_get(&sg->tags, required[k]) == NULL ||
-		    *tag_get(&sg->tags, required[k]) == '\0') {
+		if (dkim_tag_get(&sg->tags, required[k]) == NULL ||
+		    *dkim_tag_get(&sg->tags, required[k]) == '\0') {
 			verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("the required tag "
 			    "%s= is missing or empty (RFC 6376 3.5)", required[k]));
 			return;
 		}
 	if ((sg->alg = alg_parse(sg->a)) == ALG_UNKNOWN) {
-		quote(q, sizeof(q), sg->a, strlen(sg->a));
+		dkim_quote(q, sizeof(q), sg->a, strlen(sg->a));
 		verdict(sg, AUTH_PERMERROR, "unsupported-algorithm", xasprintf("a=%s is "
 		    "not an algorithm this verifier knows (rsa-sha256, ed25519-sha256; "
 		    "rsa-sha1 is obsolete, RFC 8301): sign with rsa-sha256", q));
 		return;
 	}
 	if (canon_parse(sg) < 0) {
-		quote(q, sizeof(q), sg->c, strlen(sg->c));
+		dkim_quote(q, sizeof(q), sg->c, strlen(sg->c));
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("c=%s is not a "
 		    "canonicalization (simple or relaxed, RFC 6376 3.4)", q));
 		return;
 	}
 	if (!name_syntax_ok(sg->d) || !name_syntax_ok(sg->s) ||
 	    strlen(sg->s) + strlen(sg->d) + sizeof("._domainkey.") > DNS_MAX_NAME + 1) {
-		char q2[DKIM_QUOTE + 8];
+		char q2[DKIM_QUOTE_MAX + 8];
 
-		quote(q, sizeof(q), sg->s, strlen(sg->s));
-		quote(q2, sizeof(q2), sg->d, strlen(sg->d));
+		dkim_quote(q, sizeof(q), sg->s, strlen(sg->s));
+		dkim_quote(q2, sizeof(q2), sg->d, strlen(sg->d));
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("s=%s / d=%s do not form "
 		    "a DNS name that can be looked up (RFC 6376 3.5, 3.6.2.1)", q, q2));
 		return;
@@ -611,7 +354,7 @@ sig_check_tags(struct sigst *sg, time_t now)
 		sg->identity = qp_decode(sg->i);
 		if (sg->identity == NULL || (at = strrchr(sg->identity, '@')) == NULL ||
 		    !domain_within(at + 1, sg->d)) {
-			quote(q, sizeof(q), sg->i, strlen(sg->i));
+			dkim_quote(q, sizeof(q), sg->i, strlen(sg->i));
 			verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("i=%s is not an "
 			    "identity in d=%s or one of its subdomains (RFC 6376 3.5, "
 			    "domain mismatch)", q, sg->d));
@@ -620,29 +363,29 @@ sig_check_tags(struct sigst *sg, time_t now)
 	} else
 		sg->identity = xasprintf("@%s", sg->d);
 	if (!query_ok(sg->q)) {
-		quote(q, sizeof(q), sg->q, strlen(sg->q));
+		dkim_quote(q, sizeof(q), sg->q, strlen(sg->q));
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("q=%s names no key query "
 		    "method this verifier knows; RFC 6376 3.5 defines only dns/txt", q));
 		return;
 	}
-	if (b64_decode(sg->b, NULL) < 0 || b64_decode(sg->bh, NULL) < 0) {
+	if (dkim_b64_decode(sg->b, NULL) < 0 || dkim_b64_decode(sg->bh, NULL) < 0) {
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("%s= is not valid base64 "
-		    "(RFC 6376 3.5)", b64_decode(sg->b, NULL) < 0 ? "b" : "bh"));
+		    "(RFC 6376 3.5)", dkim_b64_decode(sg->b, NULL) < 0 ? "b" : "bh"));
 		return;
 	}
-	if (tag_get(&sg->tags, "l") &&
-	    ((sg->l = parse_uint(tag_get(&sg->tags, "l"), 76)) < 0 ||
+	if (dkim_tag_get(&sg->tags, "l") &&
+	    ((sg->l = parse_uint(dkim_tag_get(&sg->tags, "l"), 76)) < 0 ||
 	    sg->l > DKIM_MAX_BODY_LENGTH)) {
 		verdict(sg, AUTH_PERMERROR, "syntax", xstrdup("l= is not a body length "
 		    "in decimal digits (RFC 6376 3.5)"));
 		return;
 	}
-	if ((tag_get(&sg->tags, "t") && (sg->t = parse_uint(tag_get(&sg->tags, "t"),
-	    DKIM_MAX_TIME_DIGITS)) < 0) || (tag_get(&sg->tags, "x") &&
-	    (sg->x = parse_uint(tag_get(&sg->tags, "x"), DKIM_MAX_TIME_DIGITS)) < 0)) {
+	if ((dkim_tag_get(&sg->tags, "t") && (sg->t = parse_uint(dkim_tag_get(&sg->tags, "t"),
+	    DKIM_MAX_TIME_DIGITS)) < 0) || (dkim_tag_get(&sg->tags, "x") &&
+	    (sg->x = parse_uint(dkim_tag_get(&sg->tags, "x"), DKIM_MAX_TIME_DIGITS)) < 0)) {
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("%s= is not a time in "
 		    "seconds since 1970 of at most %d digits (RFC 6376 3.5)",
-		    sg->t < 0 && tag_get(&sg->tags, "t") ? "t" : "x",
+		    sg->t < 0 && dkim_tag_get(&sg->tags, "t") ? "t" : "x",
 		    DKIM_MAX_TIME_DIGITS));
 		return;
 	}
@@ -653,7 +396,7 @@ sig_check_tags(struct sigst *sg, time_t now)
 		return;
 	}
 	if (!from_signed(sg->h)) {
-		quote(q, sizeof(q), sg->h, strlen(sg->h));
+		dkim_quote(q, sizeof(q), sg->h, strlen(sg->h));
 		verdict(sg, AUTH_PERMERROR, "header-not-signed", xasprintf("the From "
 		    "field is not among the signed header fields (h=%s): RFC 6376 5.4 "
 		    "requires it, so the signature is ignored; add From to h=", q));
@@ -682,161 +425,33 @@ sig_prepare(struct sigst *sg, time_t now)
 	sg->l = sg->t = sg->x = -1;
 	sg->used = -1;
 	sg->lr.body_ok = -1;
-	if (tags_parse(&sg->tags, sg->f->value, sg->f->valuelen, sig_strip, err,
+	if (dkim_tags_parse(&sg->tags, sg->f->value, sg->f->valuelen, sig_strip, err,
 	    sizeof(err)) < 0) {
 		verdict(sg, AUTH_PERMERROR, "syntax", xasprintf("the DKIM-Signature "
 		    "field cannot be parsed: %s", err));
 		return;
 	}
-	sg->a = tag_get(&sg->tags, "a");
-	sg->b = tag_get(&sg->tags, "b");
-	sg->bh = tag_get(&sg->tags, "bh");
-	sg->c = tag_get(&sg->tags, "c");
-	sg->d = tag_get(&sg->tags, "d");
-	sg->s = tag_get(&sg->tags, "s");
-	sg->h = tag_get(&sg->tags, "h");
-	sg->i = tag_get(&sg->tags, "i");
-	sg->q = tag_get(&sg->tags, "q");
+	sg->a = dkim_tag_get(&sg->tags, "a");
+	sg->b = dkim_tag_get(&sg->tags, "b");
+	sg->bh = dkim_tag_get(&sg->tags, "bh");
+	sg->c = dkim_tag_get(&sg->tags, "c");
+	sg->d = dkim_tag_get(&sg->tags, "d");
+	sg->s = dkim_tag_get(&sg->tags, "s");
+	sg->h = dkim_tag_get(&sg->tags, "h");
+	sg->i = dkim_tag_get(&sg->tags, "i");
+	sg->q = dkim_tag_get(&sg->tags, "q");
 	sig_check_tags(sg, now);
 }
 
-/* ------------------------------------------------ key record, RFC 3.6.1 */
-
-static void
-key_decode(struct keyrec *kr, const char *p)
-{
-	long n;
-	unsigned char *der;
-	const unsigned char *pp;
-	EVP_PKEY *pk = NULL;
-
-	if ((n = b64_decode(p, NULL)) < 0) {
-		snprintf(kr->err, sizeof(kr->err), "p= is not valid base64");
-		return;
-	}
-	der = xmalloc((size_t)n + 1);
-	b64_decode(p, der);
-	if (kr->ktype == KT_ED25519) {
-		/* RFC 8463 4.2: the raw 32-byte public key, not SubjectPublicKeyInfo */
-		if (n != 32)
-			snprintf(kr->err, sizeof(kr->err), "p= holds %ld bytes; an "
-			    "ed25519 key is the raw 32-byte public key (RFC 8463 4.2)", n);
-		else {
-			kr->bits = 256;
-			kr->valid = 1;
-			kr->libkey = xasprintf("k=ed25519; p=%s", p);
-		}
-		free(der);
-		return;
-	}
-	pp = der;
-	pk = d2i_PUBKEY(NULL, &pp, n);
-	if (pk != NULL && (pp != der + n || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA)) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	if (pk != NULL)
-		kr->libkey = xasprintf("k=rsa; p=%s", p);
-	else {
-		/* a bare PKCS#1 RSAPublicKey: accepted (RFC 6376 3.6.1 names
-		 * RSAPublicKey), re-encoded as SubjectPublicKeyInfo for the library */
-		pp = der;
-		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &pp, n);
-		if (pk != NULL && pp == der + n) {
-			unsigned char *spki = NULL;
-			int sl = i2d_PUBKEY(pk, &spki);
-
-			if (sl > 0) {
-				char *b = b64_encode(spki, (size_t)sl);
-
-				kr->libkey = xasprintf("k=rsa; p=%s", b);
-				free(b);
-			}
-			OPENSSL_free(spki);
-		}
-	}
-	if (pk == NULL || kr->libkey == NULL) {
-		snprintf(kr->err, sizeof(kr->err), "p= does not hold an RSA public key "
-		    "(DER SubjectPublicKeyInfo, base64)");
-		EVP_PKEY_free(pk);
-		free(der);
-		return;
-	}
-	kr->bits = EVP_PKEY_get_bits(pk);
-	kr->valid = 1;
-	EVP_PKEY_free(pk);
-	free(der);
-}
-
-static void
-key_parse(struct keyrec *kr, const char *txt, size_t len)
-{
-	struct tags tl;
-	const char *v, *p, *t;
-	char q[DKIM_QUOTE + 8];
-
-	kr->text = xstrndup(txt, len);
-	if (memchr(txt, '\0', len) != NULL) {
-		snprintf(kr->err, sizeof(kr->err), "the record holds a NUL byte");
-		return;
-	}
-	if (tags_parse(&tl, txt, len, key_strip, kr->err, sizeof(kr->err)) < 0)
-		return;
-	v = tag_get(&tl, "v");
-	if (v != NULL && (tl.n == 0 || strcmp(tl.t[0].name, "v") != 0)) {
-		snprintf(kr->err, sizeof(kr->err), "v= is present but not the first "
-		    "tag (RFC 6376 3.6.1)");
-		goto out;
-	}
-	if (v != NULL && strcmp(v, "DKIM1") != 0) {
-		quote(q, sizeof(q), v, strlen(v));
-		snprintf(kr->err, sizeof(kr->err), "v=%s: only v=DKIM1 records are DKIM "
-		    "keys (RFC 6376 3.6.1)", q);
-		goto out;
-	}
-	if ((p = tag_get(&tl, "p")) == NULL) {
-		snprintf(kr->err, sizeof(kr->err), "the record has no p= tag (RFC 6376 "
-		    "3.6.1: required)");
-		goto out;
-	}
-	if (tag_get(&tl, "k"))
-		kr->k = xstrdup(tag_get(&tl, "k"));
-	kr->ktype = kr->k == NULL || str_caseeq(kr->k, "rsa") ? KT_RSA :
-	    str_caseeq(kr->k, "ed25519") ? KT_ED25519 : KT_UNKNOWN;
-	if (tag_get(&tl, "h"))
-		kr->h = xstrdup(tag_get(&tl, "h"));
-	if (tag_get(&tl, "s"))
-		kr->s = xstrdup(tag_get(&tl, "s"));
-	if ((t = tag_get(&tl, "t")) != NULL) {
-		kr->testing = list_has(t, "y");
-		kr->strict = list_has(t, "s");
-	}
-	if (*p == '\0') {
-		kr->revoked = 1;	/* 3.6.1: an empty p= means revoked */
-		kr->valid = 1;
-		goto out;
-	}
-	if (kr->ktype == KT_UNKNOWN) {
-		kr->valid = 1;		/* "unrecognized key types MUST be ignored" */
-		goto out;
-	}
-	key_decode(kr, p);
-out:
-	tags_free(&tl);
-}
+/* ------------------------------------------ key records, RFC 6376 6.1.2 */
 
 static void
 keyent_free(struct keyent *e)
 {
 	free(e->name);
 	free(e->why);
-	for (int k = 0; k < e->nrec; k++) {
-		free(e->rec[k].text);
-		free(e->rec[k].k);
-		free(e->rec[k].h);
-		free(e->rec[k].s);
-		free(e->rec[k].libkey);
-	}
+	for (int k = 0; k < e->nrec; k++)
+		dkim_key_free(&e->rec[k]);
 }
 
 /* The key records at name, looked up once per message. */
@@ -866,7 +481,7 @@ key_fetch(struct msgstate *st, const char *name)
 			e->more++;
 			continue;
 		}
-		key_parse(&e->rec[e->nrec++], a->rr[k].u.txt.data, a->rr[k].u.txt.len);
+		dkim_key_parse(&e->rec[e->nrec++], a->rr[k].u.txt.data, a->rr[k].u.txt.len);
 	}
 	dns_answer_release(a);
 	return e;
@@ -874,10 +489,10 @@ key_fetch(struct msgstate *st, const char *name)
 
 /* Can record kr verify signature sg?  NULL, or why not (RFC 6376 6.1.2). */
 static char *
-key_unfit(const struct sigst *sg, const struct keyrec *kr, const char **error)
+key_unfit(const struct sigst *sg, const struct dkim_key *kr, const char **error)
 {
 	*error = "key-inappropriate";
-	if (kr->h != NULL && !list_has(kr->h, alg_hash(sg->alg)))
+	if (kr->h != NULL && !dkim_list_has(kr->h, alg_hash(sg->alg)))
 		return xasprintf("the key record allows only h=%s, and the signature "
 		    "uses %s (RFC 6376 6.1.2, inappropriate hash algorithm)", kr->h,
 		    alg_hash(sg->alg));
@@ -886,11 +501,11 @@ key_unfit(const struct sigst *sg, const struct keyrec *kr, const char **error)
 		return xstrdup("the key record has an empty p=: the key is revoked "
 		    "(RFC 6376 3.6.1); sign with a selector whose key is published");
 	}
-	if (kr->s != NULL && !list_has(kr->s, "email") && !list_has(kr->s, "*"))
+	if (kr->s != NULL && !dkim_list_has(kr->s, "email") && !dkim_list_has(kr->s, "*"))
 		return xasprintf("the key record is for service s=%s, not email "
 		    "(RFC 6376 3.6.1)", kr->s);
-	if (kr->ktype == KT_UNKNOWN ||
-	    (kr->ktype == KT_RSA) != (sg->alg == ALG_RSA_SHA1 || sg->alg == ALG_RSA_SHA256))
+	if (kr->type == DKIM_KEY_UNKNOWN ||
+	    (kr->type == DKIM_KEY_RSA) != (sg->alg == ALG_RSA_SHA1 || sg->alg == ALG_RSA_SHA256))
 		return xasprintf("the key record is k=%s and the signature a=%s "
 		    "(RFC 6376 6.1.2, inappropriate key algorithm)",
 		    kr->k ? kr->k : "rsa", sg->a);
@@ -1034,7 +649,7 @@ cb_key_lookup(DKIM *d, DKIM_SIGINFO *si, u_char *buf, size_t buflen)
 {
 	struct msgstate *st = dkim_get_user_context(d);
 	struct sigst *sg;
-	const struct keyrec *kr;
+	const struct dkim_key *kr;
 
 	if (st == NULL || (sg = sig_of(st, si)) == NULL)
 		return DKIM_CBSTAT_NOTFOUND;
@@ -1190,10 +805,10 @@ collect(DKIM *d, struct sigst *sg)
 	if (lib_setup_error(sg->lr.err))
 		return;		/* no canonicalization: the hashes would assert() */
 	if (dkim_sig_gethashes(sg->si, &hh, &hhlen, &bhash, &bhlen) == DKIM_STAT_OK &&
-	    (n = b64_decode(sg->bh, NULL)) >= 0) {
+	    (n = dkim_b64_decode(sg->bh, NULL)) >= 0) {
 		unsigned char *want = xmalloc((size_t)n + 1);
 
-		b64_decode(sg->bh, want);
+		dkim_b64_decode(sg->bh, want);
 		sg->lr.body_ok = (size_t)n == bhlen && memcmp(want, bhash, bhlen) == 0;
 		free(want);
 	}
@@ -1263,7 +878,7 @@ out_free:
 static void
 sig_finish(struct msgstate *st, struct sigst *sg)
 {
-	const struct keyrec *kr;
+	const struct dkim_key *kr;
 	const char *kname;
 	int crypto_ok, too_small;
 
@@ -1299,7 +914,7 @@ sig_finish(struct msgstate *st, struct sigst *sg)
 	}
 	crypto_ok = (sg->lr.flags & DKIM_SIGFLAG_PASSED) != 0 &&
 	    sg->lr.bh == DKIM_SIGBH_MATCH && sg->lr.err != DKIM_SIGERROR_TOOLARGE_L;
-	too_small = kr->ktype == KT_RSA && kr->bits < st->c->min_bits;
+	too_small = kr->type == DKIM_KEY_RSA && kr->bits < st->c->min_bits;
 	if (too_small) {
 		verdict(sg, AUTH_PERMERROR, "key-too-small", xasprintf("the RSA key at %s "
 		    "has %d bits, below the %d-bit minimum (RFC 8301 3.2: verifiers MUST "
@@ -1337,7 +952,7 @@ sig_finish(struct msgstate *st, struct sigst *sg)
 		return;
 	}
 	verdict(sg, AUTH_PASS, NULL, xasprintf("the signature verifies with the "
-	    "%d-bit %s key at %s%s%s", kr->bits, kr->ktype == KT_ED25519 ? "ed25519" :
+	    "%d-bit %s key at %s%s%s", kr->bits, kr->type == DKIM_KEY_ED25519 ? "ed25519" :
 	    "RSA", kname, kr->testing ? "; the key is marked t=y (testing): RFC 6376 "
 	    "3.6.1 asks receivers to treat the message as unsigned" : "",
 	    sg->ncand > 1 || sg->key->nrec > 1 ? "; note: several key records are "
@@ -1388,7 +1003,7 @@ sig_output(const struct msgstate *st, const struct sigst *sg, struct dkim_sig *o
 	if (sg->b)
 		o->b_prefix = xstrndup(sg->b, strnlen(sg->b, DKIM_B_PREFIX_LEN));
 	if (sg->key) {
-		const struct keyrec *kr = NULL;
+		const struct dkim_key *kr = NULL;
 
 		o->dnssec = sg->key->secure;
 		if (sg->used >= 0)
@@ -1398,8 +1013,8 @@ sig_output(const struct msgstate *st, const struct sigst *sg, struct dkim_sig *o
 		if (kr) {
 			o->key_record = xstrdup(kr->text);
 			o->testing = kr->testing;
-			if (kr->valid && !kr->revoked && kr->ktype != KT_UNKNOWN) {
-				o->key_type = xstrdup(kr->ktype == KT_ED25519 ? "ed25519" : "rsa");
+			if (kr->valid && !kr->revoked && kr->type != DKIM_KEY_UNKNOWN) {
+				o->key_type = xstrdup(kr->type == DKIM_KEY_ED25519 ? "ed25519" : "rsa");
 				o->key_bits = kr->bits;
 			}
 		}
@@ -1461,7 +1076,7 @@ covers_sig_fields(const struct msgstate *st)
 {
 	for (size_t k = 0; k < st->nsig; k++)
 		if (st->sig[k].considered && st->sig[k].h &&
-		    list_has(st->sig[k].h, "dkim-signature"))
+		    dkim_list_has(st->sig[k].h, "dkim-signature"))
 			return 1;
 	return 0;
 }
@@ -1590,7 +1205,7 @@ dkim_check_run(struct dkim_ctx *c, const struct msg *m, time_t now,
 	*sigs = xcalloc(n, sizeof(**sigs));
 	for (size_t k = 0; k < n; k++) {
 		sig_output(&st, &st.sig[k], &(*sigs)[k]);
-		tags_free(&st.sig[k].tags);
+		dkim_tags_free(&st.sig[k].tags);
 		free(st.sig[k].identity);
 		free(st.sig[k].reason);
 	}

@@ -361,26 +361,38 @@ split_tag(const char *s, size_t n, enum dmarc_spec spec, const char **vb, size_t
 	return tag_lookup(s + nb, ne - nb, spec);
 }
 
-void
-dmarc_record_parse(const char *txt, size_t len, enum dmarc_spec spec,
-    struct dmarc_record *r)
+/* The tag name of a segment as published (letters only, cut to fit). */
+static void
+seg_name(const char *s, size_t n, char *out, size_t outlen)
 {
-	struct sbuf ign;
+	size_t i = 0, o = 0;
+
+	while (i < n && is_wsp(s[i]))
+		i++;
+	while (i < n && is_alpha(s[i]) && o + 1 < outlen)
+		out[o++] = s[i++];
+	out[o] = '\0';
+}
+
+/*
+ * The tag walk of dmarc_record_parse(), reporting what became of each
+ * segment into info (up to maxinfo entries; *ninfo counts them).
+ */
+static void
+parse_tags(const char *txt, size_t len, enum dmarc_spec spec, struct dmarc_record *r,
+    struct sbuf *ign, struct dmarc_tag_info *info, size_t maxinfo, size_t *ninfo)
+{
 	unsigned seen = 0;
 	size_t pos = 0;
 	int ntags = 0;
 
-	memset(r, 0, sizeof(*r));
-	r->adkim = r->aspf = 'r';
-	r->psd = 'u';
-	r->pct = 100;
-	sbuf_init(&ign, DMARC_MAX_IGNORED);
 	/* the first segment is the v tag (dmarc_record_is_dmarc() checked it) */
 	while (pos < len && txt[pos] != ';')
 		pos++;
 	while (pos < len && ntags < DMARC_MAX_TAGS) {
 		size_t b = ++pos, vn = 0;
 		const char *vb = NULL;
+		enum dmarc_tag_status st = DMARC_TAG_OK;
 		int id;
 
 		while (pos < len && txt[pos] != ';')
@@ -396,26 +408,74 @@ dmarc_record_parse(const char *txt, size_t len, enum dmarc_spec spec,
 		ntags++;
 		id = split_tag(txt + b, pos - b, spec, &vb, &vn);
 		if (id == -2) {
-			note_ignored(&ign, txt + b, pos - b);
-			continue;
-		}
-		if (id == TAG_UNKNOWN || id == TAG_V)
-			continue;	/* RFC 9989 4.7: unknown tags MUST be ignored */
-		if (seen & (1u << id)) {
+			note_ignored(ign, txt + b, pos - b);
+			st = DMARC_TAG_SYNTAX;
+		} else if (id == TAG_V) {
+			st = DMARC_TAG_DUPLICATE;	/* ignored: v is the first tag */
+		} else if (id == TAG_UNKNOWN) {
+			st = DMARC_TAG_UNKNOWN;	/* RFC 9989 4.7: MUST be ignored */
+		} else if (seen & (1u << id)) {
 			if (r->dup_tag == NULL)
 				r->dup_tag = xstrdup(tag_tab[id].name);
-			note_ignored(&ign, txt + b, pos - b);
-			continue;
+			note_ignored(ign, txt + b, pos - b);
+			st = DMARC_TAG_DUPLICATE;
+		} else {
+			seen |= 1u << id;
+			if (apply_tag(r, (enum tag_id)id, vb, vn) < 0) {
+				note_ignored(ign, txt + b, pos - b);
+				st = DMARC_TAG_BADVALUE;
+			}
 		}
-		seen |= 1u << id;
-		if (apply_tag(r, (enum tag_id)id, vb, vn) < 0)
-			note_ignored(&ign, txt + b, pos - b);
+		if (info != NULL && *ninfo < maxinfo) {
+			struct dmarc_tag_info *ti = &info[(*ninfo)++];
+
+			ti->pos = b;
+			ti->len = pos - b;
+			ti->status = st;
+			seg_name(txt + b, pos - b, ti->name, sizeof(ti->name));
+		}
 	}
+}
+
+static void
+record_init(struct dmarc_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->adkim = r->aspf = 'r';
+	r->psd = 'u';
+	r->pct = 100;
+}
+
+void
+dmarc_record_parse(const char *txt, size_t len, enum dmarc_spec spec,
+    struct dmarc_record *r)
+{
+	struct sbuf ign;
+
+	record_init(r);
+	sbuf_init(&ign, DMARC_MAX_IGNORED);
+	parse_tags(txt, len, spec, r, &ign, NULL, 0, NULL);
 	if (ign.overflow)
 		r->ignored = xstrdup("(too much to show)");
 	else if (ign.len > 0)
 		r->ignored = sbuf_steal(&ign);
 	sbuf_free(&ign);
+}
+
+size_t
+dmarc_record_tags(const char *txt, size_t len, enum dmarc_spec spec,
+    struct dmarc_tag_info *info, size_t maxinfo)
+{
+	struct dmarc_record r;
+	struct sbuf ign;
+	size_t n = 0;
+
+	record_init(&r);
+	sbuf_init(&ign, DMARC_MAX_IGNORED);
+	parse_tags(txt, len, spec, &r, &ign, info, maxinfo, &n);
+	sbuf_free(&ign);
+	dmarc_record_free(&r);
+	return n;
 }
 
 void

@@ -7,7 +7,8 @@
  * (RFC 9989 3.2.10, case-insensitive per RFC 4343).
  *
  * Entry points: dmarc_record_is_dmarc(), dmarc_record_parse() /
- * dmarc_record_free(), dmarc_walk_targets(), dmarc_domain_*().
+ * dmarc_record_free(), dmarc_record_tags() (what became of each tag, for
+ * `mailtest dns-check`), dmarc_walk_targets(), dmarc_domain_*().
  * Ownership: dmarc_record_parse() fills a caller-provided struct whose
  * strings it allocates; dmarc_record_free() releases them.  Walk targets
  * point into the caller's domain string.
@@ -73,6 +74,27 @@ int	 dmarc_record_is_dmarc(const char *txt, size_t len);
 /* Parse a record that dmarc_record_is_dmarc() accepted. */
 void	 dmarc_record_parse(const char *txt, size_t len, enum dmarc_spec,
 	    struct dmarc_record *);
+
+/* What the parser did with one tag (for the record checker, dns-check). */
+enum dmarc_tag_status {
+	DMARC_TAG_OK,		/* a known tag with a valid value: used */
+	DMARC_TAG_UNKNOWN,	/* not a tag of this spec: ignored (RFC 9989 4.7) */
+	DMARC_TAG_SYNTAX,	/* not "name=value": discarded (RFC 9989 4.8) */
+	DMARC_TAG_BADVALUE,	/* a known tag whose value is not valid: discarded */
+	DMARC_TAG_DUPLICATE	/* a tag given again (or v= again): discarded */
+};
+struct dmarc_tag_info {
+	size_t		 pos, len;	/* the segment in txt, without its ";" */
+	char		 name[16];	/* tag name as published (cut), "" if none */
+	enum dmarc_tag_status status;
+};
+/*
+ * The same walk as dmarc_record_parse(), telling what became of each
+ * non-empty segment after the v tag (at most maxinfo of them, the first
+ * DMARC_MAX_TAGS looked at).  Returns the number of entries filled.
+ */
+size_t	 dmarc_record_tags(const char *txt, size_t len, enum dmarc_spec,
+	    struct dmarc_tag_info *info, size_t maxinfo);
 void	 dmarc_record_free(struct dmarc_record *);
 const char *dmarc_req_name(enum dmarc_req);	/* "none", "quarantine", "reject" or NULL */
 /* One reporting URI (RFC 3986 URI, RFC 9989 4.8 dmarc-uri, obs "!size" allowed). */

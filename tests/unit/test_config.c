@@ -72,6 +72,26 @@ main(void)
 		unlink(p);
 		free(p);
 	}
+	/* config_load_buffer(): the same reader over memory */
+	{
+		static const char text[] = "listen 127.0.0.1:25\nworkers 7\ntls no";
+		static const char badtext[] = "workers 7\n\nworkers x\n";
+
+		T_EQ_INT(config_load_buffer(&c, "mem", text, sizeof(text) - 1, err,
+		    sizeof(err)), 0, "buffer: loads (last line without LF)");
+		T_EQ_INT(c.workers, 7, "buffer: value");
+		T_EQ_INT(c.tls, 0, "buffer: last line read");
+		T_OK(c.hostname[0] != '\0', "buffer: hostname derived");
+		config_free(&c);
+		T_EQ_INT(config_load_buffer(&c, "mem", badtext, sizeof(badtext) - 1, err,
+		    sizeof(err)), -1, "buffer: error");
+		T_OK(strncmp(err, "mem:3: ", 7) == 0, "buffer: error names NAME:LINE");
+		config_free(&c);
+		T_EQ_INT(config_load_buffer(&c, "mem", "", 0, err, sizeof(err)), 0,
+		    "buffer: empty is the defaults");
+		T_EQ_INT(c.workers, 4, "buffer: empty keeps defaults");
+		config_free(&c);
+	}
 	T_EQ_INT(config_load(&c, "/nonexistent/mailtest.conf", err, sizeof(err)), -1, "missing file");
 	T_OK(strstr(err, "No such file") != NULL, "missing file message");
 	config_free(&c);

@@ -1,7 +1,9 @@
 /* test_dmarc_record.c - DMARC record syntax and tree-walk label arithmetic */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/util.h"
 #include "../../verify/dmarc_record.h"
 #include "t.h"
 
@@ -201,9 +203,49 @@ test_names(void)
 	T_EQ_INT(dmarc_domain_under("com", "example.com"), 0, "parent is not under child");
 }
 
+/* dmarc_record_tags(): what became of each tag (for dns-check) */
+static void
+test_tag_info(void)
+{
+	static const char rec[] = "v=DMARC1; p=reject; rau=mailto:a@b.example; "
+	    "pct=150; p=none; adkim=s;; garbage; t=y; v=DMARC1";
+	static const struct {
+		const char		*name;
+		enum dmarc_tag_status	 st;
+		const char		*text;
+	} want[] = {
+		{ "p", DMARC_TAG_OK, " p=reject" },
+		{ "rau", DMARC_TAG_UNKNOWN, " rau=mailto:a@b.example" },
+		{ "pct", DMARC_TAG_BADVALUE, " pct=150" },
+		{ "p", DMARC_TAG_DUPLICATE, " p=none" },
+		{ "adkim", DMARC_TAG_OK, " adkim=s" },
+		{ "garbage", DMARC_TAG_SYNTAX, " garbage" },
+		{ "t", DMARC_TAG_OK, " t=y" },
+		{ "v", DMARC_TAG_DUPLICATE, " v=DMARC1" },
+	};
+	struct dmarc_tag_info ti[16];
+	size_t n = dmarc_record_tags(rec, strlen(rec), DMARC_SPEC_9989, ti, 16);
+
+	T_EQ_INT(n, ARRAY_SIZE(want), "tag info: one entry per non-empty segment");
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(want); i++) {
+		char seg[64];
+
+		snprintf(seg, sizeof(seg), "%.*s", (int)ti[i].len, rec + ti[i].pos);
+		T_EQ_STR(ti[i].name, want[i].name, want[i].text);
+		T_EQ_INT(ti[i].status, want[i].st, want[i].text);
+		T_EQ_STR(seg, want[i].text, want[i].text);
+	}
+	/* RFC 7489 has no t tag: unknown there */
+	n = dmarc_record_tags(rec, strlen(rec), DMARC_SPEC_7489, ti, 16);
+	T_EQ_INT(ti[6].status, DMARC_TAG_UNKNOWN, "7489: t= is an unknown tag");
+	T_EQ_INT(dmarc_record_tags(rec, strlen(rec), DMARC_SPEC_9989, ti, 2), 2,
+	    "tag info: bounded by maxinfo");
+}
+
 int
 main(void)
 {
+	test_tag_info();
 	test_is_dmarc();
 	test_tags();
 	test_bad_values();

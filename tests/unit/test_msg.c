@@ -113,6 +113,19 @@ test_addrs(void)
 		{ "Joe <joe@example.com", -1, 0, NULL, NULL, NULL },
 		{ "a@b.example junk", -1, 0, NULL, NULL, NULL },
 		{ "(unterminated a@b.example", -1, 0, NULL, NULL, NULL },
+		/*
+		 * fuzz_msg regressions (tests/fuzz/corpus/msg/regress-*, seed-*):
+		 * an unterminated comment after a complete mailbox leaked the
+		 * mailbox (LeakSanitizer in make check-san, valgrind pass);
+		 * CR/LF of a fold inside a domain literal or after a backslash
+		 * in a quoted string stayed in the address.
+		 */
+		{ "b@[xy](", -1, 0, NULL, NULL, NULL },
+		{ "Joe <joe@example.com> (open", -1, 0, NULL, NULL, NULL },
+		{ "a@example.com, b@example.com (open", -1, 0, NULL, NULL, NULL },
+		{ "x@[a\r\n b]", 0, 1, "x@[a b]", "[a b]", NULL },
+		{ "\"a\\\r\n b\"@example.com", 0, 1, "a b@example.com", "example.com", NULL },
+		{ "\"J\\\r\n oe\" <j@example.com>", 0, 1, "j@example.com", "example.com", "J oe" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct msg_addr *a;
