@@ -16,7 +16,9 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "deliver.h"
+#include "../common/store.h"
 #include "outq.h"
+#include "record.h"
 #include "smtpc.h"
 
 #define PASSWORD_MAX	1024
@@ -38,6 +40,7 @@ enum route_status { ROUTE_OK, ROUTE_TEMP, ROUTE_PERM };
 
 struct deliver {
 	char			*dir;		/* owned: SPOOL/outbound */
+	char			*spool;		/* owned: SPOOL (record.h) */
 	struct dns_resolver	*dns;		/* borrowed */
 	char			*helo;		/* owned */
 	long			 retry_min, retry_max, lifetime, timeout, port;
@@ -127,6 +130,7 @@ deliver_new(const struct config *cf, struct dns_resolver *dns, const char *helo,
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	d->dir = xasprintf("%s/outbound", cf->spool_dir);
+	d->spool = xstrdup(cf->spool_dir);
 	d->dns = dns;
 	d->helo = xstrdup(helo);
 	d->retry_min = cf->retry_min;
@@ -169,6 +173,7 @@ deliver_free(struct deliver *d)
 	free(d->items);
 	free(d->threads);
 	free(d->dir);
+	free(d->spool);
 	free(d->helo);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
@@ -563,11 +568,13 @@ attempt(struct deliver *d, const char *id)
 			on_accepted(&acc);
 		log_info(id, "deliver", "delivered to=<%s> attempts=%d via=\"%s\"", e.rcpt,
 		    e.attempts + 1, safe);
+		record_delivery(d->spool, id, STORE_DELIVERED, safe, e.attempts + 1);
 	} else if (st == SMTPC_PERM || now - e.created >= d->lifetime) {
 		outq_remove_locked(d->dir, id, fd);
 		log_warn(id, "deliver", "gave up to=<%s> attempts=%d reason=%s error=\"%s\"",
 		    e.rcpt, e.attempts + 1, st == SMTPC_PERM ? "permanent" :
 		    "queue_lifetime", safe);
+		record_delivery(d->spool, id, STORE_GAVE_UP, safe, e.attempts + 1);
 	} else {
 		e.attempts++;
 		next = now + outq_backoff(d->retry_min, d->retry_max, e.attempts);
@@ -580,6 +587,7 @@ attempt(struct deliver *d, const char *id)
 			log_err(id, "deliver", "queue update failed: %s", err);
 		log_info(id, "deliver", "deferred to=<%s> attempts=%d next_in=%lds "
 		    "error=\"%s\"", e.rcpt, e.attempts, (long)(next - now), safe);
+		record_delivery(d->spool, id, STORE_DEFERRED, safe, e.attempts);
 	}
 out_close:
 	close(fd);

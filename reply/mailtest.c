@@ -7,6 +7,7 @@
  *   mailtest dns-check [options] DOMAIN exit 0 no problems, 1 problems,
  *                                       2 usage or a lookup failure
  *   mailtest queue | show | flush | dkim-record   operator commands (opcmd.h)
+ *   mailtest wait --tag T ...           waits for a report over HTTP (waitcmd.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "dnscheck_render.h"
 #include "opcmd.h"
 #include "report.h"
+#include "waitcmd.h"
 
 #define MAX_RCPT	1000
 
@@ -43,6 +45,7 @@ usage_main(FILE *f)
 	    "  queue        list the incoming spool and the outbound report queue\n"
 	    "  show ID      print a stored report (text, --format json or html)\n"
 	    "  flush        make deferred reports due now\n"
+	    "  wait         wait for the report of a tagged message (CI pipelines)\n"
 	    "  dkim-record  print the DNS record for the report signing key\n"
 	    "  version      print the version\n"
 	    "\n"
@@ -503,6 +506,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "wait") == 0)
+		return waitcmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dns-check") == 0)
 		return cmd_dns_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)

@@ -7,8 +7,9 @@
  *
  * Start-up order (STYLE 11): read the configuration, open the spool, read
  * (or make) the TLS key, bind the listeners, set up the DNS resolver and the
- * reply side, then drop privileges, then start the threads (spool writer,
- * workers, reply) and enter the event loop.  Exit status 0 after SIGTERM,
+ * reply side (which opens the report store), bind the HTTP listener, then
+ * drop privileges, then start the threads (spool writer, workers, reply,
+ * store pruner, HTTP) and enter the event loop.  Exit status 0 after SIGTERM,
  * 1 when start-up fails, 2 on usage errors.
  */
 #include <errno.h>
@@ -32,7 +33,10 @@
 #include "../common/dns.h"
 #include "../common/log.h"
 #include "../common/spool.h"
+#include "../common/store.h"
 #include "../common/util.h"
+#include "../reply/http.h"
+#include "../reply/record.h"
 #include "../reply/reply.h"
 #include "server.h"
 #include "spooler.h"
@@ -183,6 +187,8 @@ struct daemon {
 	struct workers		*workers;
 	struct spooler		*spooler;
 	int			 reply_started;
+	struct http_server	*http;		/* NULL when http_listen is empty */
+	struct store		*store;		/* borrowed from record.h: pruned */
 };
 
 /* Keys of listeners this daemon does not serve: never silently ignored. */
@@ -197,9 +203,6 @@ daemon_unsupported(const struct config *cf, char *err, size_t errlen)
 	if (cf->metrics_listen[0])
 		log_warn("-", "mailtestd", "metrics_listen=%s is not served by this mailtestd",
 		    cf->metrics_listen);
-	if (cf->http_listen[0])
-		log_warn("-", "mailtestd", "http_listen=%s is not served by this mailtestd",
-		    cf->http_listen);
 	return 0;
 }
 
@@ -225,6 +228,9 @@ daemon_prepare(struct daemon *d, char *err, size_t errlen)
 	if ((d->dns = daemon_resolver_new(&d->cf, err, errlen)) == NULL)
 		return -1;
 	if ((d->reply = reply_ctx_new(&d->cf, d->dns, err, errlen)) == NULL)
+		return -1;
+	d->store = record_store(d->cf.spool_dir);
+	if ((d->http = http_new(&d->cf, err, errlen)) == NULL && err[0])
 		return -1;
 	if (d->user.drop)
 		daemon_spool_chown(d->cf.spool_dir, &d->user);
@@ -255,6 +261,12 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	d->reply_started = 1;
+	if (d->store && store_pruner_start(d->store, d->cf.report_retention) < 0) {
+		snprintf(err, errlen, "store pruner thread: %s", strerror(errno));
+		return -1;
+	}
+	if (d->http && http_start(d->http, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -270,6 +282,9 @@ daemon_stop(struct daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	http_free(d->http);		/* open requests get 503 */
+	if (d->store)
+		store_pruner_stop(d->store);
 	if (d->spooler)
 		spooler_stop(d->spooler);	/* what was submitted is committed */
 	server_free(d->srv);

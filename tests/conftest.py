@@ -7,6 +7,8 @@
   conformance   the ../shared/conformance directory; tests that need it are
                 skipped, loudly, when it is absent
   verify(...)   run `mailtest verify --format json` and return the JSON
+  pg            a PostgreSQL server on 127.0.0.1 (tests/pgserver.py), one per
+                session, started on first use; pg.new_database() -> conninfo
 """
 import json
 import os
@@ -64,6 +66,14 @@ def mailtestd():
 @pytest.fixture(scope='session')
 def dns():
     srv = dnsd.DNSServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope='session')
+def pg():
+    import pgserver
+    srv = pgserver.PgServer().start()
     yield srv
     srv.stop()
 
