@@ -14,6 +14,7 @@
 
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
 #include "deliver.h"
 #include "outq.h"
@@ -204,6 +205,7 @@ item_add(struct deliver *d, const char *id, time_t next_try)
 	str_copy(it->id, id, sizeof(it->id));
 	it->next_try = next_try;
 	it->busy = 0;
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 static void
@@ -213,6 +215,7 @@ item_remove(struct deliver *d, const char *id)
 
 	if (it != NULL)
 		*it = d->items[--d->n];
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 /* Re-read the queue directory: new files, flushed times, removed files. */
@@ -249,6 +252,7 @@ rescan_locked(struct deliver *d, time_t now)
 		free(path);
 	}
 	outq_list_free(ids, n);
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 void
@@ -563,11 +567,14 @@ attempt(struct deliver *d, const char *id)
 			on_accepted(&acc);
 		log_info(id, "deliver", "delivered to=<%s> attempts=%d via=\"%s\"", e.rcpt,
 		    e.attempts + 1, safe);
+		metrics_inc(METRIC_REPLIES_SENT);
 	} else if (st == SMTPC_PERM || now - e.created >= d->lifetime) {
 		outq_remove_locked(d->dir, id, fd);
 		log_warn(id, "deliver", "gave up to=<%s> attempts=%d reason=%s error=\"%s\"",
 		    e.rcpt, e.attempts + 1, st == SMTPC_PERM ? "permanent" :
 		    "queue_lifetime", safe);
+		metrics_add_label(METRIC_REPLIES_GIVEN_UP, st == SMTPC_PERM ? "permanent" :
+		    "queue_lifetime", NULL, 1);
 	} else {
 		e.attempts++;
 		next = now + outq_backoff(d->retry_min, d->retry_max, e.attempts);
@@ -580,6 +587,7 @@ attempt(struct deliver *d, const char *id)
 			log_err(id, "deliver", "queue update failed: %s", err);
 		log_info(id, "deliver", "deferred to=<%s> attempts=%d next_in=%lds "
 		    "error=\"%s\"", e.rcpt, e.attempts, (long)(next - now), safe);
+		metrics_inc(METRIC_REPLIES_DEFERRED);
 	}
 out_close:
 	close(fd);

@@ -31,9 +31,12 @@
 #include "../common/config.h"
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/spool.h"
 #include "../common/util.h"
 #include "../reply/reply.h"
+#include "../reply/retention.h"
+#include "metrics_http.h"
 #include "server.h"
 #include "spooler.h"
 #include "tls.h"
@@ -161,6 +164,7 @@ daemon_recover(struct spool *spool, struct workers *w)
 		log_err("-", "mailtestd", "spool list: %s", strerror(errno));
 		return;
 	}
+	metrics_set(METRIC_SPOOL_MESSAGES, (int64_t)n);
 	for (i = 0; i < n; i++) {
 		workers_submit(w, ids[i]);
 		free(ids[i]);
@@ -183,20 +187,14 @@ struct daemon {
 	struct workers		*workers;
 	struct spooler		*spooler;
 	int			 reply_started;
+	struct metrics_http	*metrics;
+	struct retention	*retention;
 };
 
 /* Keys of listeners this daemon does not serve: never silently ignored. */
 static int
 daemon_unsupported(const struct config *cf, char *err, size_t errlen)
 {
-	if (cf->proxy_listen.n > 0) {
-		snprintf(err, errlen, "proxy_listen: PROXY protocol listeners are not "
-		    "implemented by this mailtestd");
-		return -1;
-	}
-	if (cf->metrics_listen[0])
-		log_warn("-", "mailtestd", "metrics_listen=%s is not served by this mailtestd",
-		    cf->metrics_listen);
 	if (cf->http_listen[0])
 		log_warn("-", "mailtestd", "http_listen=%s is not served by this mailtestd",
 		    cf->http_listen);
@@ -222,6 +220,9 @@ daemon_prepare(struct daemon *d, char *err, size_t errlen)
 	d->srv->log_stderr = d->foreground;
 	if (server_bind(d->srv, err, errlen) < 0)
 		return -1;
+	if ((d->metrics = metrics_http_bind(d->cf.metrics_listen, err, errlen)) == NULL &&
+	    err[0])
+		return -1;
 	if ((d->dns = daemon_resolver_new(&d->cf, err, errlen)) == NULL)
 		return -1;
 	if ((d->reply = reply_ctx_new(&d->cf, d->dns, err, errlen)) == NULL)
@@ -243,7 +244,8 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (workers_start(d->workers, err, errlen) < 0)
 		return -1;
 	d->spooler = spooler_new(d->spool, d->workers, d->base, server_commit_done, d->srv);
-	if (server_start(d->srv, d->base, d->tls, d->spool, d->spooler, err, errlen) < 0)
+	if (server_start(d->srv, d->base, d->tls, d->spool, d->spooler, err, errlen) < 0 ||
+	    metrics_http_start(d->metrics, d->base, d->dns, err, errlen) < 0)
 		return -1;
 	if (spooler_start(d->spooler) < 0) {
 		snprintf(err, errlen, "spool writer thread: %s", strerror(errno));
@@ -255,6 +257,10 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	d->reply_started = 1;
+	if ((d->retention = retention_start(d->cf.spool_dir, d->cf.report_retention)) == NULL) {
+		snprintf(err, errlen, "retention thread: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -273,6 +279,8 @@ daemon_stop(struct daemon *d)
 	if (d->spooler)
 		spooler_stop(d->spooler);	/* what was submitted is committed */
 	server_free(d->srv);
+	metrics_http_free(d->metrics);
+	retention_stop(d->retention);
 	spooler_free(d->spooler);
 	if (d->workers)
 		workers_stop(d->workers);	/* each finishes its message */
