@@ -177,31 +177,48 @@ proxy_be16(const unsigned char *b)
 	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
-/* The fixed 16 octets are in: check them before waiting for the rest. */
+/*
+ * Octets 13-16 are checked as each arrives, so that a bad header is refused
+ * at once rather than after a wait for octets that may never come.
+ */
 static enum proxy_status
-proxy_v2_fixed(struct proxy_parser *p)
+proxy_v2_check(struct proxy_parser *p)
 {
 	unsigned ver = p->buf[12] >> 4, cmd = p->buf[12] & 0xf;
-	unsigned fam = p->buf[13] >> 4, proto = p->buf[13] & 0xf;
-	size_t len = proxy_be16(p->buf + 14);
+	unsigned fam, proto;
+	size_t len;
 
-	if (ver != PROXY_V2_VERSION)
-		return proxy_fail(p, "v2: version is not 2");
-	if (cmd != PROXY_V2_CMD_LOCAL && cmd != PROXY_V2_CMD_PROXY)
-		return proxy_fail(p, "v2: command is not LOCAL or PROXY");
-	if (len > PROXY_V2_MAX_LEN)
-		return proxy_fail(p, "v2: header longer than 1024 octets");
-	if (cmd == PROXY_V2_CMD_LOCAL)
-		return PROXY_MORE;	/* the addresses, if any, are not used */
-	if (fam == PROXY_V2_AF_UNSPEC)
+	switch (p->len) {
+	case 13:
+		if (ver != PROXY_V2_VERSION)
+			return proxy_fail(p, "v2: version is not 2");
+		if (cmd != PROXY_V2_CMD_LOCAL && cmd != PROXY_V2_CMD_PROXY)
+			return proxy_fail(p, "v2: command is not LOCAL or PROXY");
 		return PROXY_MORE;
-	if (fam == PROXY_V2_AF_UNIX || fam > PROXY_V2_AF_UNIX)
-		return proxy_fail(p, "v2: only TCP over IPv4 or IPv6 is accepted");
-	if (proto != PROXY_V2_STREAM)
-		return proxy_fail(p, "v2: only TCP (STREAM) is accepted");
-	if (len < (fam == PROXY_V2_AF_INET ? PROXY_V2_INET_LEN : PROXY_V2_INET6_LEN))
-		return proxy_fail(p, "v2: address block too short for its family");
-	return PROXY_MORE;
+	case 14:
+		fam = p->buf[13] >> 4;
+		proto = p->buf[13] & 0xf;
+		/* LOCAL: the addresses, if any, are not used; UNSPEC: none given */
+		if (cmd == PROXY_V2_CMD_LOCAL || fam == PROXY_V2_AF_UNSPEC)
+			return PROXY_MORE;
+		if (fam != PROXY_V2_AF_INET && fam != PROXY_V2_AF_INET6)
+			return proxy_fail(p, "v2: only TCP over IPv4 or IPv6 is accepted");
+		if (proto != PROXY_V2_STREAM)
+			return proxy_fail(p, "v2: only TCP (STREAM) is accepted");
+		return PROXY_MORE;
+	case PROXY_V2_FIXED:
+		fam = p->buf[13] >> 4;
+		len = proxy_be16(p->buf + 14);
+		if (len > PROXY_V2_MAX_LEN)
+			return proxy_fail(p, "v2: header longer than 1024 octets");
+		if (cmd == PROXY_V2_CMD_PROXY && (fam == PROXY_V2_AF_INET ||
+		    fam == PROXY_V2_AF_INET6) && len < (fam == PROXY_V2_AF_INET ?
+		    PROXY_V2_INET_LEN : PROXY_V2_INET6_LEN))
+			return proxy_fail(p, "v2: address block too short for its family");
+		return PROXY_MORE;
+	default:
+		return PROXY_MORE;
+	}
 }
 
 static void
@@ -256,7 +273,7 @@ proxy_v2_feed(struct proxy_parser *p, const unsigned char *d, size_t n, size_t *
 		}
 		if (p->len < PROXY_V2_FIXED) {
 			p->buf[p->len++] = d[i++];
-			if (p->len == PROXY_V2_FIXED && proxy_v2_fixed(p) == PROXY_ERROR) {
+			if (proxy_v2_check(p) == PROXY_ERROR) {
 				*used = i;
 				return PROXY_ERROR;
 			}

@@ -102,6 +102,9 @@ static const struct pcase cases[] = {
 	{ "v2 tcp6 block too short", V2(SIG "\x21\x21\x00\x0c" "\xc0\x00\x02\x07"
 	    "\xc6\x33\x64\x01" "\xdc\x04" "\x00\x19"), 28, PROXY_ERROR, 0, NULL, 0 },
 	{ "v2 length 1025", V2(SIG "\x21\x11\x04\x01"), 16, PROXY_ERROR, 0, NULL, 0 },
+	/* swaks 20201014's "LOCAL": command 0x2 and only 15 octets - refused at
+	 * the 13th, not after a wait for a 16th that never comes */
+	{ "v2 command 2 refused early", V2(SIG "\x22\x00\x00"), 15, PROXY_ERROR, 0, NULL, 0 },
 	{ "v2 bad signature", V2("\r\n\r\n\0\r\nQUIX\n" "\x21\x11\x00\x0c"), 16, PROXY_ERROR,
 	    0, NULL, 0 },
 };
@@ -221,6 +224,12 @@ check_incomplete(void)
 	proxy_init(&p);
 	T_EQ_INT(proxy_feed(&p, v2, sizeof(v2) - 1, &used), PROXY_MORE, "v2 partial addresses");
 	T_EQ_INT(proxy_want(&p), 28 - (sizeof(v2) - 1), "v2 want: exactly the rest");
+	proxy_init(&p);
+	T_EQ_INT(proxy_feed(&p, SIG "\x22", 13, &used), PROXY_ERROR,
+	    "v2 bad command refused at the 13th octet");
+	proxy_init(&p);
+	T_EQ_INT(proxy_feed(&p, SIG "\x21\x31", 14, &used), PROXY_ERROR,
+	    "v2 UNIX refused at the 14th octet");
 	proxy_init(&p);
 	T_EQ_INT(proxy_feed(&p, "", 0, &used), PROXY_MORE, "nothing fed");
 	T_EQ_INT(proxy_want(&p), 15, "want before the first octet");
