@@ -16,7 +16,7 @@ struct metric_def {
 static const struct metric_def metric_defs[METRIC_COUNT] = {
 	[METRIC_SESSIONS_TOTAL] = { "mailtest_smtp_sessions_total", MT_COUNTER,
 	    "SMTP sessions opened.", { NULL, NULL } },
-	[METRIC_SESSIONS] = { "mailtest_smtp_sessions", MT_GAUGE,
+	[METRIC_SESSIONS] = { "mailtest_smtp_sessions_active", MT_GAUGE,
 	    "SMTP sessions open now.", { NULL, NULL } },
 	[METRIC_MESSAGES_ACCEPTED] = { "mailtest_smtp_messages_accepted_total", MT_COUNTER,
 	    "Messages answered 250 (durable in the spool).", { NULL, NULL } },

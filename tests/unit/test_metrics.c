@@ -49,7 +49,7 @@ check_counters(void)
 	text = render();
 	T_OK(strstr(text, "# TYPE mailtest_smtp_sessions_total counter\n"
 	    "mailtest_smtp_sessions_total 2\n") != NULL, "counter rendered");
-	T_OK(strstr(text, "# TYPE mailtest_smtp_sessions gauge\nmailtest_smtp_sessions 1\n")
+	T_OK(strstr(text, "# TYPE mailtest_smtp_sessions_active gauge\nmailtest_smtp_sessions_active 1\n")
 	    != NULL, "gauge rendered");
 	T_OK(strstr(text, "mailtest_spool_messages 7\n") != NULL, "set gauge rendered");
 	T_OK(strstr(text, "mailtest_smtp_refused_total{reason=\"relay_denied\"} 3\n") != NULL,
