@@ -296,11 +296,13 @@ defaults
     timeout connect 5s
     timeout client 30s
     timeout server 30s
+    timeout check 2s
 frontend smtp
     bind 127.0.0.1:%d
     default_backend mailtest
 backend mailtest
-    server m1 127.0.0.1:%d %s
+    option smtpchk EHLO haproxy.example
+    server m1 127.0.0.1:%d %s check check-send-proxy inter 200ms
 ''' % (front, d.proxy_port, send_proxy))
     hp = subprocess.Popen(['haproxy', '-f', str(cfg), '-db'], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
@@ -337,6 +339,9 @@ backend mailtest
         d.wait_processed(msgid)
         assert d.report(msgid)['envelope']['client_ip'] == '127.0.0.5'
         assert 'proxy=127.0.0.1 version=%d' % (2 if send_proxy.endswith('v2') else 1) in d.log()
+        # HAProxy's SMTP health checks, with their own PROXY header (v2: LOCAL)
+        d.wait_log(r'helo name=haproxy\.example', count=2)
+        assert 'reason=proxy-' not in d.log()
     finally:
         hp.terminate()
         hp.wait(timeout=30)
