@@ -394,7 +394,6 @@ server_commit_done(struct spooler_job *j, void *arg)
 		    j->session_id, j->env.mail_from, j->env.nrcpt, j->size,
 		    j->env.tag ? " tag=" : "", j->env.tag ? j->env.tag : "");
 		metrics_inc(METRIC_MESSAGES_ACCEPTED);
-		metrics_inc(METRIC_SPOOL_MESSAGES);
 	}
 	if ((s = server_session_find(srv, j->session)) != NULL)
 		smtp_session_commit_done(s, j);
