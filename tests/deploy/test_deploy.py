@@ -86,6 +86,29 @@ def test_example_explains_every_key():
             'no explanation above %r (line %d)' % (line, i + 1)
 
 
+@pytest.mark.parametrize('lines,lineno,why', [
+    (['listen 127.0.0.1:0', '# a comment', 'lisen 127.0.0.1:25'], 3, 'unknown key "lisen"'),
+    (['smtp_max_line 100'], 1, 'smtp_max_line: 100 is out of range (512 to 65536)'),
+    (['', 'workers many'], 2, 'workers: "many" is not a number'),
+    (['smtp_bare_lf maybe'], 1, 'smtp_bare_lf: "maybe" is not one of reject|normalize'),
+    (['retry_min soon'], 1, 'retry_min: "soon" is not a duration (e.g. 30s, 5m, 2h, 3d)'),
+    (['tls perhaps'], 1, 'tls: "perhaps" is not yes or no'),
+    (['workers 2', 'workers 3'], 2, '"workers" is set twice'),
+])
+def test_daemon_refuses_a_bad_configuration_with_file_and_line(tmp_path, lines, lineno, why):
+    conf = tmp_path / 'mailtest.conf'
+    conf.write_text('\n'.join(['spool_dir %s' % (tmp_path / 'spool')] + lines) + '\n')
+    p = subprocess.run([os.path.join(bindir(), 'mailtestd'), '-f', '-c', str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stderr == 'mailtestd: %s:%d: %s\n' % (conf, lineno + 1, why), p.stderr
+    assert not (tmp_path / 'spool').exists(), 'nothing is started on a bad file'
+    # -n checks a file the same way
+    p = subprocess.run([os.path.join(bindir(), 'mailtestd'), '-n', '-c', str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and ':%d: ' % (lineno + 1) in p.stderr
+
+
 def test_starter_config_is_valid_and_listens_on_25():
     got = dump('-c', os.path.join(DEPLOY, 'mailtest.conf'))
     assert got['listen'] == '*:25'

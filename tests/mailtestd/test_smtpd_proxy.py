@@ -96,6 +96,30 @@ def test_v1_client_address_used_for_spf_iprev_and_report(smtpd_factory, dns):
     assert 'connect client=%s port=40001' % CLIENT4 in d.log()
 
 
+def test_spooled_envelope_has_the_client_and_the_proxy(smtpd_factory, dns):
+    """The envelope written before the 250: client-ip from the header,
+    proxy-peer the proxy.  (The sender's domain never answers DNS, so the
+    file stays in incoming/ long enough to be read.)"""
+    dns.set_zone(dict(ZONE, **{'slow.example': ['TIMEOUT']}))
+    port = free_port()
+    d = smtpd_factory(start=False, proxy_trusted='127.0.0.1', dns_timeout_ms=2000)
+    d.conf['proxy_listen'] = '127.0.0.1:%d' % port
+    d.conf['dns_server'] = dns.address
+    d.start()
+    out = swaks(port, '--proxy-version', '1', '--proxy-family', 'TCP4',
+                '--proxy-source', CLIENT4, '--proxy-source-port', '40010',
+                '--proxy-dest', '198.51.100.25', '--proxy-dest-port', '25',
+                extra=['--from', 'user@slow.example'])
+    msgid = queued_id(out)
+    with open(os.path.join(d.spool, 'incoming', msgid), 'rb') as f:
+        head = f.read().split(b'\n\n', 1)[0].decode()
+    assert 'client-ip: %s\n' % CLIENT4 in head
+    assert 'client-port: 40010\n' in head
+    assert 'proxy-peer: 127.0.0.1' in head
+    assert 'mail-from: user@slow.example' in head
+    d.wait_processed(msgid, timeout=60)
+
+
 def test_v2_tcp6_client_address(smtpd_factory, dns):
     d = proxy_daemon(smtpd_factory, dns)
     out = swaks(d.proxy_port, '--proxy-version', '2', '--proxy-family', 'AF_INET6',
