@@ -373,12 +373,17 @@ def test_a_real_run_stays_within_the_unit_sandbox(tmp_path, dns):
     proc = subprocess.Popen(['strace', '-f', '-qq', '-o', trace,
                              os.path.join(bindir(), 'mailtestd'), '-f', '-c', str(conf)],
                             stderr=log, cwd=str(tmp_path))
+    pid = None
     try:
         for _ in range(400):
-            if b'mailtestd started' in open(tmp_path / 'log', 'rb').read():
+            m = re.search(rb'mailtestd started version=\S+ pid=(\d+)',
+                          open(tmp_path / 'log', 'rb').read())
+            if m:
+                pid = int(m.group(1))       # mailtestd itself: strace is its parent
                 break
             assert proc.poll() is None
             time.sleep(0.05)
+        assert pid, open(tmp_path / 'log', 'rb').read()[-2000:]
         sw = ['swaks', '--server', '127.0.0.1', '--to', 'check@localhost', '--from',
               'user@example.org', '--timeout', '30']
         assert subprocess.run(sw + ['--port', str(port), '-tls'], capture_output=True,
@@ -397,9 +402,6 @@ def test_a_real_run_stays_within_the_unit_sandbox(tmp_path, dns):
             if open(tmp_path / 'log', 'rb').read().count(b'worker removed') >= 2:
                 break
             time.sleep(0.05)
-        # signals go to mailtestd itself (strace is its parent)
-        pid = int(re.search(rb'mailtestd started version=\S+ pid=(\d+)',
-                            open(tmp_path / 'log', 'rb').read()).group(1))
         os.kill(pid, signal.SIGHUP)
         for _ in range(200):
             if b'smtpd reload' in open(tmp_path / 'log', 'rb').read():
@@ -410,6 +412,8 @@ def test_a_real_run_stays_within_the_unit_sandbox(tmp_path, dns):
         assert b'mailtestd stopped status=0' in open(tmp_path / 'log', 'rb').read()
     finally:
         if proc.poll() is None:
+            if pid:         # a killed strace would leave the daemon running
+                os.kill(pid, signal.SIGKILL)
             proc.kill()
             proc.wait()
         log.close()
