@@ -52,6 +52,16 @@ def wait_for(path_fn, what, proc, log, timeout=60):
         time.sleep(0.05)
 
 
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
 def mailtest(cwd, *args):
     cmd = [os.path.join(bindir(), 'mailtest')] + list(args)
     if '-c' not in args and os.path.exists('/etc/mailtest/mailtest.conf'):
@@ -106,8 +116,7 @@ def test_first_run_without_a_configuration_file(tmp_path):
         assert f.returncode == 0 and f.stdout.startswith('1 deferred report(s) made due now')
         wait_for(lambda: 'flush requested' in open(log).read(), 'the flush', proc, log)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
+        rc = stop(proc)
     assert rc == 0, open(log).read()[-3000:]
     assert 'mailtestd stopped status=0' in open(log).read()
 
@@ -149,7 +158,6 @@ def test_second_run_with_a_sink_gets_the_report_delivered(tmp_path, dns):
         s = mailtest(str(work), 'show', msgid, '-c', str(conf))
         assert s.returncode == 0 and 'no longer queued' in s.stdout, s.stdout
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
+        rc = stop(proc)
         sink.stop()
     assert rc == 0, open(log).read()[-3000:]
