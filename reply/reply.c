@@ -23,6 +23,7 @@
 
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/msg.h"
 #include "../common/util.h"
 #include "deliver.h"
@@ -350,12 +351,15 @@ log_outcome(const char *id, const struct policy_decision *d)
 {
 	char a[POLICY_MAX_ADDR + 1], b[300];
 
-	if (d->send)
+	if (d->send) {
 		log_info(id, "reply", "queued to=<%s> chosen_by=%s",
 		    log_safe(a, sizeof(a), d->rcpt), d->chosen_by);
-	else
+		metrics_inc(METRIC_REPLIES_QUEUED);
+	} else {
 		log_info(id, "reply", "suppressed reason=%s detail=\"%s\"", d->reason,
 		    log_safe(b, sizeof(b), d->detail));
+		metrics_add_label(METRIC_REPLIES_SUPPRESSED, d->reason, NULL, 1);
+	}
 }
 
 int
