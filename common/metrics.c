@@ -24,6 +24,9 @@ static const struct metric_def metric_defs[METRIC_COUNT] = {
 	    "Commands, messages and connections refused, by reason.", { "reason", NULL } },
 	[METRIC_PROXY_HEADERS] = { "mailtest_proxy_headers_total", MT_COUNTER,
 	    "PROXY protocol headers accepted, by version.", { "version", NULL } },
+	[METRIC_DATA_MEMORY] = { "mailtest_smtp_data_memory_bytes", MT_GAUGE,
+	    "Octets of message data held in memory by SMTP sessions and the spool "
+	    "writer, counted against smtp_data_memory.", { NULL, NULL } },
 	[METRIC_MESSAGES_VERIFIED] = { "mailtest_messages_verified_total", MT_COUNTER,
 	    "Messages verified and handed to the reply side.", { NULL, NULL } },
 	[METRIC_VERDICTS] = { "mailtest_verdicts_total", MT_COUNTER,

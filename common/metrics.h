@@ -36,6 +36,7 @@ enum metric {
 	METRIC_MESSAGES_ACCEPTED,	/* counter: 250 queued */
 	METRIC_REFUSED,			/* counter {reason} */
 	METRIC_PROXY_HEADERS,		/* counter {version}: PROXY headers taken */
+	METRIC_DATA_MEMORY,		/* gauge: octets of DATA held (smtp_data_memory) */
 	/* workers */
 	METRIC_MESSAGES_VERIFIED,	/* counter */
 	METRIC_VERDICTS,		/* counter {mechanism, result} */

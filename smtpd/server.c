@@ -389,6 +389,7 @@ server_commit_done(struct spooler_job *j, void *arg)
 	struct smtp_session *s;
 
 	srv->data_mem -= j->mem;
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)srv->data_mem);
 	if (j->rc == 0) {
 		log_info(j->env.id, "smtpd", "queued session=%s from=<%s> nrcpt=%zu size=%zu%s%s",
 		    j->session_id, j->env.mail_from, j->env.nrcpt, j->size,

@@ -134,6 +134,7 @@ smtp_tx_free(struct smtp_session *s)
 	if (tx == NULL)
 		return;
 	s->srv->data_mem -= tx->mem;
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	free(tx->mail_from);
 	for (size_t i = 0; i < tx->nrcpt; i++)
 		free(tx->rcpt[i]);
@@ -485,6 +486,7 @@ smtp_proceed_data(struct smtp_session *s, const char *arg, struct smtp_cmd_ctx *
 	smtp_received(s);
 	s->srv->data_mem += tx->data.len;
 	tx->mem = tx->data.len;
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	smtp_data_init(&tx->dm, &tx->data, (size_t)cf->message_size_limit,
 	    (size_t)cf->smtp_max_text_line, strcmp(cf->smtp_bare_lf, "normalize") == 0);
 	log_debug(s->id, "smtpd", "data msgid=%s", tx->id);
@@ -764,12 +766,15 @@ smtp_data_input(struct smtp_session *s, struct evbuffer *in)
 		 * smtp_data_memory leaves after every other session */
 		room = (size_t)cf->smtp_data_memory > others + tx->hdr_len ?
 		    (size_t)cf->smtp_data_memory - others - tx->hdr_len : 0;
-		if (room < tx->dm.max_size)
-			tx->dm.max_size = room;
+		/* recomputed on every feed: memory another session gave back
+		 * is room again (content already dropped stays dropped) */
+		tx->dm.max_size = room < (size_t)cf->message_size_limit ?
+		    room : (size_t)cf->message_size_limit;
 		used = smtp_data_feed(&tx->dm, v.iov_base, v.iov_len);
 		evbuffer_drain(in, used);
 		s->srv->data_mem += tx->data.len - tx->mem;
 		tx->mem = tx->data.len;
+		metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	}
 	if (tx->dm.done)
 		smtp_data_end(s);
