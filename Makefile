@@ -206,24 +206,54 @@ fuzz-smoke:
 	fi
 
 # ---- install ---------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+#   PREFIX/bin/mailtest, PREFIX/sbin/mailtestd, the man pages, the systemd
+#   unit (PREFIX/lib/systemd/system) and its user (PREFIX/lib/sysusers.d),
+#   SYSCONFDIR/mailtest/mailtest.conf.example, a starter mailtest.conf when
+#   there is none, and the guides in PREFIX/share/doc/mailtest.
+# make uninstall removes the same (mailtest.conf only while unchanged).
+MAN_PAGES := $(wildcard deploy/man/*.[0-9])
+DOC_FILES := README.md deploy/DNS.md
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR    ?= $(PREFIX)/share/doc/mailtest
+MANDIR    ?= $(PREFIX)/share/man
+CONFDIR   := $(SYSCONFDIR)/mailtest
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 755 $(BINDIR)/mailtest $(DESTDIR)$(PREFIX)/bin/mailtest
 	if [ -f $(BINDIR)/mailtestd ]; then \
 	    install -m 755 $(BINDIR)/mailtestd $(DESTDIR)$(PREFIX)/sbin/mailtestd; fi
-	if [ -d deploy/man ]; then for m in deploy/man/*.[0-9]; do \
-	    s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; fi
-	if [ -f deploy/mailtestd.service ]; then \
-	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system; \
-	    sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	        deploy/mailtestd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mailtestd.service; fi
-	if [ -f deploy/mailtest.conf.example ]; then \
-	    install -d $(DESTDIR)$(SYSCONFDIR)/mailtest; \
-	    install -m 644 deploy/mailtest.conf.example $(DESTDIR)$(SYSCONFDIR)/mailtest/mailtest.conf.example; fi
+	for m in $(MAN_PAGES); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    deploy/mailtestd.service > $(DESTDIR)$(UNITDIR)/mailtestd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/mailtestd.service
+	install -m 644 deploy/mailtest.sysusers $(DESTDIR)$(SYSUSERSDIR)/mailtest.conf
+	install -d $(DESTDIR)$(CONFDIR)
+	install -m 644 deploy/mailtest.conf.example $(DESTDIR)$(CONFDIR)/mailtest.conf.example
+	[ -e $(DESTDIR)$(CONFDIR)/mailtest.conf ] || \
+	    install -m 644 deploy/mailtest.conf $(DESTDIR)$(CONFDIR)/mailtest.conf
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	@[ -n "$(DESTDIR)" ] || echo "make install: now run systemd-sysusers and" \
+	    "systemctl daemon-reload, edit $(CONFDIR)/mailtest.conf, then" \
+	    "systemctl enable --now mailtestd"
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mailtest $(DESTDIR)$(PREFIX)/sbin/mailtestd
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -f $(DESTDIR)$(UNITDIR)/mailtestd.service $(DESTDIR)$(SYSUSERSDIR)/mailtest.conf
+	rm -f $(DESTDIR)$(CONFDIR)/mailtest.conf.example
+	if cmp -s deploy/mailtest.conf $(DESTDIR)$(CONFDIR)/mailtest.conf; then \
+	    rm -f $(DESTDIR)$(CONFDIR)/mailtest.conf; fi
+	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
+	for f in $(DOC_FILES); do rm -f $(DESTDIR)$(DOCDIR)/$${f##*/}; done
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san build-fuzz bin

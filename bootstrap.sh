@@ -19,7 +19,8 @@ BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libspf2-dev
 TEST_PKGS="python3 python3-pytest python3-yaml python3-dnslib python3-dkim
   python3-spf python3-authheaders python3-aiosmtpd python3-nacl swaks postfix
   opendkim-tools valgrind clang libclang-rt-14-dev postgresql sqlite3 curl
-  systemd chromium strace"
+  systemd chromium strace mandoc python3-prometheus-client haproxy
+  python3-dnspython python3-cryptography iproute2 groff-base util-linux"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

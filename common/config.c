@@ -69,6 +69,7 @@ static const struct ckey keys[] = {
 	{ "dns_max_ttl", CT_DURATION, "1d", F(dns_max_ttl), 0, 7 * DAY, NULL },
 	{ "dkim_max_signatures", CT_INT, "16", F(dkim_max_signatures), 1, 100, NULL },
 	{ "dkim_min_key_bits", CT_INT, "1024", F(dkim_min_key_bits), 512, 16384, NULL },
+	{ "domain_check", CT_BOOL, "yes", F(domain_check), 0, 1, NULL },
 	{ "public_suffix_list", CT_STR, "/usr/share/publicsuffix/public_suffix_list.dat",
 	    F(public_suffix_list), 0, PATH_MAX, NULL },
 	{ "reply", CT_BOOL, "yes", F(reply), 0, 1, NULL },

@@ -79,6 +79,7 @@ struct config {
 	long	 dkim_max_signatures;
 	long	 dkim_min_key_bits;
 	char	*public_suffix_list;
+	int	 domain_check;		/* check the sender's domain records too */
 	/* the report and the reply */
 	int	 reply;			/* send reports at all */
 	char	*report_from;		/* From: of reports; "" = mailtest@hostname */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../verify/dnscheck.h"
 #include "advice.h"
 
 /* RFC 7208 4.6.4: at most 10 DNS-querying terms, at most 2 void lookups */
@@ -563,6 +564,95 @@ advice_iprev(struct advice_list *l, const struct verify_result *r)
 	}
 }
 
+/* Mechanism names of the report for the areas of dnscheck.h. */
+static const char *
+area_label(const char *area)
+{
+	static const struct { const char *area, *label; } tab[] = {
+		{ "spf", "SPF" }, { "dkim", "DKIM" }, { "dmarc", "DMARC" },
+		{ "adsp", "ADSP" }, { "mx", "MX" }, { "mta-sts", "MTA-STS" },
+		{ "tls-rpt", "TLS-RPT" }, { "bimi", "BIMI" },
+	};
+
+	for (size_t i = 0; area && i < ARRAY_SIZE(tab); i++)
+		if (strcmp(tab[i].area, area) == 0)
+			return tab[i].label;
+	return "DNS";
+}
+
+/*
+ * A domain finding that the verdicts above already explain, in their own
+ * words: the same record, the same problem.  Only when the checked domain is
+ * the one the verdict was about.
+ */
+static int
+domain_finding_covered(const struct verify_result *r, const char *code,
+    const char *domain)
+{
+	int spf_same = r->spf.domain && str_caseeq(r->spf.domain, domain);
+	int dmarc_same = r->dmarc.domain && str_caseeq(r->dmarc.domain, domain);
+
+	if (strcmp(code, "adsp-historic") == 0)
+		return r->adsp.record != NULL || r->adsp.policy != NULL;
+	if (strcmp(code, "spf-pass-all") == 0 || strcmp(code, "spf-ptr") == 0)
+		return spf_same && r->spf.record != NULL;
+	if (strcmp(code, "spf-missing") == 0)
+		return spf_same && r->spf.result == AUTH_NONE;
+	if (strcmp(code, "dmarc-missing") == 0)
+		return dmarc_same && r->dmarc.result == AUTH_NONE;
+	if (strcmp(code, "dmarc-policy-none") == 0)
+		return dmarc_same && r->dmarc.result == AUTH_PASS;
+	if (strcmp(code, "dkim-key-weak") == 0) {
+		for (size_t i = 0; i < r->ndkim; i++)
+			if (r->dkim[i].domain && str_caseeq(r->dkim[i].domain, domain) &&
+			    r->dkim[i].key_bits > 0 && r->dkim[i].key_bits < 2048)
+				return 1;
+		return 0;
+	}
+	if (strcmp(code, "dmarc-no-rua") == 0)
+		return dmarc_same && r->dmarc.record != NULL && r->dmarc.rua == NULL;
+	return 0;
+}
+
+/*
+ * The author domain's own records (verify_config.domain_check): errors and
+ * warnings, and the one note that asks for an action (ADSP is historic:
+ * remove it), each with its corrected record where dns-check derived one.
+ */
+static void
+advice_domain(struct advice_list *l, const struct verify_result *r)
+{
+	const struct dnscheck_result *d = r->domain_check;
+
+	if (d == NULL || d->domain == NULL)
+		return;
+	for (size_t i = 0; i < d->nfindings; i++) {
+		const struct dnscheck_finding *f = &d->findings[i];
+		enum advice_severity sev;
+		char *fix;
+
+		if (f->code == NULL || f->message == NULL)
+			continue;
+		if (f->severity == DNSCHECK_INFO && strcmp(f->code, "adsp-historic") != 0)
+			continue;
+		if (domain_finding_covered(r, f->code, d->domain))
+			continue;
+		sev = f->severity == DNSCHECK_ERROR ? ADVICE_ERROR :
+		    f->severity == DNSCHECK_WARNING ? ADVICE_WARNING : ADVICE_NOTE;
+		if (strcmp(f->code, "adsp-historic") == 0)
+			fix = xasprintf("you may remove the TXT record at %s.",
+			    nz(f->name, d->domain));
+		else if (f->suggestion)
+			fix = xasprintf("publish at %s: %s", nz(f->suggestion_name,
+			    nz(f->name, d->domain)), f->suggestion);
+		else
+			fix = xasprintf("`mailtest dns-check %s` shows the records and "
+			    "the details.", d->domain);
+		add_own(l, area_label(f->area), sev, f->rfc ?
+		    xasprintf("%s (%s)", f->message, f->rfc) : xstrdup(f->message), fix);
+	}
+}
+
 void
 advice_from_result(struct advice_list *l, const struct verify_result *r,
     const struct report_meta *meta)
@@ -579,6 +669,7 @@ advice_from_result(struct advice_list *l, const struct verify_result *r,
 	advice_dmarc(l, r);
 	advice_adsp(l, r);
 	advice_iprev(l, r);
+	advice_domain(l, r);
 	if (meta && meta->received_at && meta->tls_protocol == NULL)
 		add_own(l, "TLS", ADVICE_NOTE,
 		    xstrdup("the message arrived without TLS: anyone on the path "

@@ -14,9 +14,12 @@
 
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
 #include "deliver.h"
+#include "../common/store.h"
 #include "outq.h"
+#include "record.h"
 #include "smtpc.h"
 
 #define PASSWORD_MAX	1024
@@ -38,6 +41,7 @@ enum route_status { ROUTE_OK, ROUTE_TEMP, ROUTE_PERM };
 
 struct deliver {
 	char			*dir;		/* owned: SPOOL/outbound */
+	char			*spool;		/* owned: SPOOL (record.h) */
 	struct dns_resolver	*dns;		/* borrowed */
 	char			*helo;		/* owned */
 	long			 retry_min, retry_max, lifetime, timeout, port;
@@ -127,6 +131,7 @@ deliver_new(const struct config *cf, struct dns_resolver *dns, const char *helo,
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	d->dir = xasprintf("%s/outbound", cf->spool_dir);
+	d->spool = xstrdup(cf->spool_dir);
 	d->dns = dns;
 	d->helo = xstrdup(helo);
 	d->retry_min = cf->retry_min;
@@ -169,6 +174,7 @@ deliver_free(struct deliver *d)
 	free(d->items);
 	free(d->threads);
 	free(d->dir);
+	free(d->spool);
 	free(d->helo);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
@@ -204,6 +210,7 @@ item_add(struct deliver *d, const char *id, time_t next_try)
 	str_copy(it->id, id, sizeof(it->id));
 	it->next_try = next_try;
 	it->busy = 0;
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 static void
@@ -213,6 +220,7 @@ item_remove(struct deliver *d, const char *id)
 
 	if (it != NULL)
 		*it = d->items[--d->n];
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 /* Re-read the queue directory: new files, flushed times, removed files. */
@@ -249,6 +257,7 @@ rescan_locked(struct deliver *d, time_t now)
 		free(path);
 	}
 	outq_list_free(ids, n);
+	metrics_set(METRIC_OUTBOUND_MESSAGES, (int64_t)d->n);
 }
 
 void
@@ -563,11 +572,16 @@ attempt(struct deliver *d, const char *id)
 			on_accepted(&acc);
 		log_info(id, "deliver", "delivered to=<%s> attempts=%d via=\"%s\"", e.rcpt,
 		    e.attempts + 1, safe);
+		record_delivery(d->spool, id, STORE_DELIVERED, safe, e.attempts + 1);
+		metrics_inc(METRIC_REPLIES_SENT);
 	} else if (st == SMTPC_PERM || now - e.created >= d->lifetime) {
 		outq_remove_locked(d->dir, id, fd);
 		log_warn(id, "deliver", "gave up to=<%s> attempts=%d reason=%s error=\"%s\"",
 		    e.rcpt, e.attempts + 1, st == SMTPC_PERM ? "permanent" :
 		    "queue_lifetime", safe);
+		record_delivery(d->spool, id, STORE_GAVE_UP, safe, e.attempts + 1);
+		metrics_add_label(METRIC_REPLIES_GIVEN_UP, st == SMTPC_PERM ? "permanent" :
+		    "queue_lifetime", NULL, 1);
 	} else {
 		e.attempts++;
 		next = now + outq_backoff(d->retry_min, d->retry_max, e.attempts);
@@ -580,6 +594,8 @@ attempt(struct deliver *d, const char *id)
 			log_err(id, "deliver", "queue update failed: %s", err);
 		log_info(id, "deliver", "deferred to=<%s> attempts=%d next_in=%lds "
 		    "error=\"%s\"", e.rcpt, e.attempts, (long)(next - now), safe);
+		record_delivery(d->spool, id, STORE_DEFERRED, safe, e.attempts);
+		metrics_inc(METRIC_REPLIES_DEFERRED);
 	}
 out_close:
 	close(fd);

@@ -7,6 +7,7 @@
  *   mailtest dns-check [options] DOMAIN exit 0 no problems, 1 problems,
  *                                       2 usage or a lookup failure
  *   mailtest queue | show | flush | dkim-record   operator commands (opcmd.h)
+ *   mailtest wait --tag T ...           waits for a report over HTTP (waitcmd.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "dnscheck_render.h"
 #include "opcmd.h"
 #include "report.h"
+#include "waitcmd.h"
 
 #define MAX_RCPT	1000
 
@@ -43,6 +45,7 @@ usage_main(FILE *f)
 	    "  queue        list the incoming spool and the outbound report queue\n"
 	    "  show ID      print a stored report (text, --format json or html)\n"
 	    "  flush        make deferred reports due now\n"
+	    "  wait         wait for the report of a tagged message (CI pipelines)\n"
 	    "  dkim-record  print the DNS record for the report signing key\n"
 	    "  version      print the version\n"
 	    "\n"
@@ -73,6 +76,8 @@ usage_verify(FILE *f)
 	    "  --format FMT         text, json, html or ar (Authentication-Results only)\n"
 	    "  --authserv-id NAME   authserv-id for Authentication-Results\n"
 	    "  --time EPOCH         verify as of this time (signature expiry)\n"
+	    "  --no-domain-check    do not also check the author domain's records\n"
+	    "                       (SPF tree, DKIM keys, DMARC, ... as dns-check does)\n"
 	    "  -c FILE              read DNS and limits from a mailtest.conf\n"
 	    "\n"
 	    "Exit status: 0 every file was verified (whatever the verdicts),\n"
@@ -89,6 +94,7 @@ struct verify_opts {
 	int		 ndns;
 	long		 dns_timeout;
 	long		 fixed_time;
+	int		 no_domain_check;
 	enum fmt	 format;
 	int		 format_given;
 };
@@ -202,6 +208,7 @@ cmd_verify(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "authserv-id", required_argument, NULL, 'a' },
 		{ "time", required_argument, NULL, 't' },
+		{ "no-domain-check", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -246,6 +253,9 @@ cmd_verify(int argc, char **argv)
 				return 2;
 			}
 			o.dns_timeout = v;
+			break;
+		case 'N':
+			o.no_domain_check = 1;
 			break;
 		case 't':
 			if (str_to_long(optarg, 1, 4102444800L, &v) < 0) {
@@ -314,6 +324,7 @@ cmd_verify(int argc, char **argv)
 	vc.dkim_max_signatures = (int)cf.dkim_max_signatures;
 	vc.dkim_min_key_bits = (int)cf.dkim_min_key_bits;
 	vc.fixed_time = (time_t)o.fixed_time;
+	vc.domain_check = cf.domain_check && !o.no_domain_check;
 	if ((ctx = verify_ctx_new(&vc, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		dns_resolver_free(dns);
@@ -495,6 +506,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "wait") == 0)
+		return waitcmd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dns-check") == 0)
 		return cmd_dns_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)

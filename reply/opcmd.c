@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/config.h"
+#include "../common/store.h"
 #include "../common/util.h"
 #include "deliver.h"
 #include "dkimsign.h"
@@ -283,9 +284,18 @@ show_reply(json_t *rec, const char *spool, const char *id)
 		}
 		outq_entry_free(&e);
 	} else if (json_string_value(json_object_get(rep, "status")) &&
-	    strcmp(json_string_value(json_object_get(rep, "status")), "queued") == 0)
-		printf("  %-14s no longer queued (delivered or given up: see the log)\n",
-		    "Delivery");
+	    strcmp(json_string_value(json_object_get(rep, "status")), "queued") == 0) {
+		json_t *del = json_object_get(rep, "delivery");
+		const char *state = json_string_value(json_object_get(del, "state"));
+		const char *detail = json_string_value(json_object_get(del, "detail"));
+		char *c = textfmt_clean(detail ? detail : "", 300, 0);
+
+		printf("  %-14s %s after %lld attempt(s)%s%s\n", "Delivery",
+		    state ? state : "unknown",
+		    (long long)json_integer_value(json_object_get(del, "attempts")),
+		    *c ? ": " : "", c);
+		free(c);
+	}
 	free(path);
 }
 
@@ -310,8 +320,20 @@ opcmd_show(int argc, char **argv)
 	}
 	if (load_config(&cf, config) < 0)
 		return 1;
+	if (!id_valid(argv[optind])) {
+		fprintf(stderr, "mailtest: \"%s\" is not a mailtest id (12 characters "
+		    "0-9 A-Z)\n", argv[optind]);
+		config_free(&cf);
+		return 1;
+	}
+	if (record_open(&cf, STORE_NOCREATE, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailtest: %s: no such report (%s)\n", argv[optind], err);
+		config_free(&cf);
+		return 1;
+	}
 	if (record_load(cf.spool_dir, argv[optind], &rec, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mailtest: %s\n", err);
+		record_close(cf.spool_dir);
 		config_free(&cf);
 		return 1;
 	}
@@ -334,6 +356,7 @@ opcmd_show(int argc, char **argv)
 		report_loaded_free(&r, &m);
 	}
 	json_decref(rec);
+	record_close(cf.spool_dir);
 	config_free(&cf);
 	return rc;
 }

@@ -4,7 +4,7 @@
  * Crash safety of reply_process(), per message id, in this order:
  *   1. the report mail is written to SPOOL/outbound/ID.new (durable; the
  *      delivery threads ignore *.new)
- *   2. the outcome is recorded (SPOOL/reports/ID.json, durable)
+ *   2. the outcome is recorded (the report store, record.h; durable)
  *   3. ID.new is renamed to ID (durable) and the threads are told.
  * Processing the id again: when the record exists, only step 3 is
  * finished (if ID.new is still there) - so a report that was already
@@ -23,6 +23,7 @@
 
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/msg.h"
 #include "../common/util.h"
 #include "deliver.h"
@@ -48,6 +49,7 @@ struct reply_ctx {
 	struct rate	*rate;		/* owned */
 	struct deliver	*deliver;	/* owned */
 	int		 started;
+	int		 record_open;	/* record_open() succeeded: record_close() */
 };
 
 void
@@ -167,9 +169,11 @@ reply_ctx_new(const struct config *cf, struct dns_resolver *dns, char *err, size
 	reply_report_from(cf, from, sizeof(from));
 	r->report_from = xstrdup(from);
 	if (make_dir(cf->spool_dir, NULL, cf->user, err, errlen) < 0 ||
-	    make_dir(cf->spool_dir, "reports", cf->user, err, errlen) < 0 ||
 	    make_dir(cf->spool_dir, "outbound", cf->user, err, errlen) < 0)
 		goto out_fail;
+	if (record_open(cf, 0, err, errlen) < 0)
+		goto out_fail;
+	r->record_open = 1;
 	if (signer_setup(r, cf, err, errlen) < 0)
 		goto out_fail;
 	ratelog = xasprintf("%s/ratelimit.log", cf->spool_dir);
@@ -197,6 +201,8 @@ reply_ctx_free(struct reply_ctx *r)
 		deliver_free(r->deliver);
 	rate_close(r->rate);
 	dkimsign_free(r->signer);
+	if (r->record_open)
+		record_close(r->spool_dir);
 	config_free(&r->pcf);
 	free(r->spool_dir);
 	free(r->outq_dir);
@@ -345,12 +351,15 @@ log_outcome(const char *id, const struct policy_decision *d)
 {
 	char a[POLICY_MAX_ADDR + 1], b[300];
 
-	if (d->send)
+	if (d->send) {
 		log_info(id, "reply", "queued to=<%s> chosen_by=%s",
 		    log_safe(a, sizeof(a), d->rcpt), d->chosen_by);
-	else
+		metrics_inc(METRIC_REPLIES_QUEUED);
+	} else {
 		log_info(id, "reply", "suppressed reason=%s detail=\"%s\"", d->reason,
 		    log_safe(b, sizeof(b), d->detail));
+		metrics_add_label(METRIC_REPLIES_SUPPRESSED, d->reason, NULL, 1);
+	}
 }
 
 int
@@ -416,6 +425,8 @@ reply_process(struct reply_ctx *r, const struct spool_env *env, const char *msg,
 	o.to = d.rcpt[0] ? d.rcpt : NULL;
 	o.chosen_by = d.chosen_by[0] ? d.chosen_by : NULL;
 	o.at = at;
+	o.headers = msg;
+	o.headers_len = orig_header_len(msg, msglen);
 	if (record_outcome(r->spool_dir, env->id, report, &o, err, sizeof(err)) < 0) {
 		log_err(env->id, "reply", "record failed: %s", err);
 		goto out_free;

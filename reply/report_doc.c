@@ -204,8 +204,12 @@ static void
 dkim_one(struct rdoc *d, const struct dkim_sig *s)
 {
 	kv(d, 1, "Result", auth_res_name(s->result));
-	kvf(d, 1, "Domain", "d=%s, %s with the From: domain", nz(s->domain, "?"),
-	    s->aligned ? "aligned" : "not aligned");
+	/* alignment counts for DMARC only when the signature passes */
+	kvf(d, 1, "Domain", "d=%s, %s", nz(s->domain, "?"),
+	    !s->aligned ? "not aligned with the From: domain" :
+	    s->result == AUTH_PASS ? "aligned with the From: domain" :
+	    "the From: domain's, but the signature did not verify, so it does not "
+	    "count for DMARC");
 	kvf(d, 1, "Selector", "s=%s (key at %s._domainkey.%s)", nz(s->selector, "?"),
 	    nz(s->selector, "?"), nz(s->domain, "?"));
 	kv(d, 1, "Identity", s->identity);

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../verify/dnscheck.h"
+#include "dnscheck_render.h"
 #include "report.h"
 
 json_t *
@@ -220,6 +222,9 @@ report_json(const struct verify_result *r, const struct report_meta *meta)
 	json_object_set_new(x, "names", rc);
 	set_str(x, "reason", r->iprev.reason);
 	json_object_set_new(o, "iprev", x);
+
+	if (r->domain_check)
+		json_object_set_new(o, "domain_check", dnscheck_json(r->domain_check));
 
 	ar = report_ar(r, meta && meta->authserv_id ? meta->authserv_id : "localhost", 0);
 	set_str(o, "authentication_results", ar);

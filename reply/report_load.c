@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../verify/dnscheck.h"
 #include "report.h"
 
 #define LOAD_MAX_ITEMS	1000	/* array elements read back */
@@ -162,6 +163,42 @@ dmarc_get(json_t *o, struct dmarc_result *d)
 	d->rfc7489.note = s_get(v, "note");
 }
 
+/* The author domain's findings (what "what to fix" needs of dnscheck.h). */
+static void
+domain_check_get(json_t *o, struct verify_result *r)
+{
+	json_t *f = json_object_get(o, "findings");
+	struct dnscheck_result *d;
+	size_t n;
+
+	if (!json_is_object(o) || !json_is_array(f))
+		return;
+	d = r->domain_check = xcalloc(1, sizeof(*d));
+	d->domain = s_get(o, "domain");
+	n = json_array_size(f);
+	if (n > DNSCHECK_MAX_FINDINGS)
+		n = DNSCHECK_MAX_FINDINGS;
+	d->findings = n ? xcalloc(n, sizeof(*d->findings)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(f, i);
+		struct dnscheck_finding *k = &d->findings[d->nfindings];
+		const char *sev = json_string_value(json_object_get(x, "severity"));
+
+		if (!json_is_object(x) || sev == NULL)
+			continue;
+		k->severity = strcmp(sev, "error") == 0 ? DNSCHECK_ERROR :
+		    strcmp(sev, "warning") == 0 ? DNSCHECK_WARNING : DNSCHECK_INFO;
+		k->area = s_get(x, "area");
+		k->code = s_get(x, "code");
+		k->name = s_get(x, "name");
+		k->message = s_get(x, "message");
+		k->rfc = s_get(x, "rfc");
+		k->suggestion = s_get(x, "suggestion");
+		k->suggestion_name = s_get(x, "suggestion_name");
+		d->nfindings++;
+	}
+}
+
 int
 report_from_json(json_t *j, struct verify_result *r, struct report_meta *m)
 {
@@ -209,6 +246,7 @@ report_from_json(json_t *j, struct verify_result *r, struct report_meta *m)
 	r->iprev.ptr = s_get(x, "ptr");
 	r->iprev.names = strings_get(json_object_get(x, "names"), &r->iprev.nnames);
 	r->iprev.reason = s_get(x, "reason");
+	domain_check_get(json_object_get(j, "domain_check"), r);
 	return 0;
 }
 
@@ -258,6 +296,10 @@ report_loaded_free(struct verify_result *r, struct report_meta *m)
 		free(r->iprev.names[i]);
 	free(r->iprev.names);
 	free(r->iprev.reason);
+	if (r->domain_check) {
+		dnscheck_result_free(r->domain_check);
+		free(r->domain_check);
+	}
 	memset(r, 0, sizeof(*r));
 	memset(m, 0, sizeof(*m));
 }

@@ -91,7 +91,11 @@ report_verdict_dkim(const struct verify_result *r, const struct dkim_sig *s)
 	sbuf_printf(&b, "d=%s s=%s", nz(s->domain, "?"), nz(s->selector, "?"));
 	if (s->algorithm)
 		sbuf_printf(&b, ", %s", s->algorithm);
-	if (s->key_bits > 0)
+	/* the key's size (and its type when it does not fit a=: "rsa key") */
+	if (s->key_bits > 0 && s->key_type && s->algorithm &&
+	    strncmp(s->algorithm, s->key_type, strlen(s->key_type)) != 0)
+		sbuf_printf(&b, ", %s key %d-bit", s->key_type, s->key_bits);
+	else if (s->key_bits > 0)
 		sbuf_printf(&b, " %d-bit", s->key_bits);
 	if (s->result == AUTH_PASS)
 		sbuf_adds(&b, s->aligned ? ", aligned with From:" :

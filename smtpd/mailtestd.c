@@ -7,8 +7,9 @@
  *
  * Start-up order (STYLE 11): read the configuration, open the spool, read
  * (or make) the TLS key, bind the listeners, set up the DNS resolver and the
- * reply side, then drop privileges, then start the threads (spool writer,
- * workers, reply) and enter the event loop.  Exit status 0 after SIGTERM,
+ * reply side (which opens the report store), bind the HTTP listener, then
+ * drop privileges, then start the threads (spool writer, workers, reply,
+ * store pruner, HTTP) and enter the event loop.  Exit status 0 after SIGTERM,
  * 1 when start-up fails, 2 on usage errors.
  */
 #include <errno.h>
@@ -31,9 +32,14 @@
 #include "../common/config.h"
 #include "../common/dns.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/spool.h"
+#include "../common/store.h"
 #include "../common/util.h"
+#include "../reply/http.h"
+#include "../reply/record.h"
 #include "../reply/reply.h"
+#include "metrics_http.h"
 #include "server.h"
 #include "spooler.h"
 #include "tls.h"
@@ -161,6 +167,7 @@ daemon_recover(struct spool *spool, struct workers *w)
 		log_err("-", "mailtestd", "spool list: %s", strerror(errno));
 		return;
 	}
+	metrics_set(METRIC_SPOOL_MESSAGES, (int64_t)n);
 	for (i = 0; i < n; i++) {
 		workers_submit(w, ids[i]);
 		free(ids[i]);
@@ -183,32 +190,16 @@ struct daemon {
 	struct workers		*workers;
 	struct spooler		*spooler;
 	int			 reply_started;
+	struct http_server	*http;		/* NULL when http_listen is empty */
+	struct store		*store;		/* borrowed from record.h: pruned */
+	struct metrics_http	*metrics;
 };
-
-/* Keys of listeners this daemon does not serve: never silently ignored. */
-static int
-daemon_unsupported(const struct config *cf, char *err, size_t errlen)
-{
-	if (cf->proxy_listen.n > 0) {
-		snprintf(err, errlen, "proxy_listen: PROXY protocol listeners are not "
-		    "implemented by this mailtestd");
-		return -1;
-	}
-	if (cf->metrics_listen[0])
-		log_warn("-", "mailtestd", "metrics_listen=%s is not served by this mailtestd",
-		    cf->metrics_listen);
-	if (cf->http_listen[0])
-		log_warn("-", "mailtestd", "http_listen=%s is not served by this mailtestd",
-		    cf->http_listen);
-	return 0;
-}
 
 /* Everything that needs privileges, before the drop. */
 static int
 daemon_prepare(struct daemon *d, char *err, size_t errlen)
 {
-	if (daemon_unsupported(&d->cf, err, errlen) < 0 ||
-	    daemon_user_lookup(&d->cf, &d->user, err, errlen) < 0)
+	if (daemon_user_lookup(&d->cf, &d->user, err, errlen) < 0)
 		return -1;
 	if ((d->spool = spool_open(d->cf.spool_dir, err, errlen)) == NULL)
 		return -1;
@@ -222,9 +213,15 @@ daemon_prepare(struct daemon *d, char *err, size_t errlen)
 	d->srv->log_stderr = d->foreground;
 	if (server_bind(d->srv, err, errlen) < 0)
 		return -1;
+	if ((d->metrics = metrics_http_bind(d->cf.metrics_listen, err, errlen)) == NULL &&
+	    err[0])
+		return -1;
 	if ((d->dns = daemon_resolver_new(&d->cf, err, errlen)) == NULL)
 		return -1;
 	if ((d->reply = reply_ctx_new(&d->cf, d->dns, err, errlen)) == NULL)
+		return -1;
+	d->store = record_store(d->cf.spool_dir);
+	if ((d->http = http_new(&d->cf, err, errlen)) == NULL && err[0])
 		return -1;
 	if (d->user.drop)
 		daemon_spool_chown(d->cf.spool_dir, &d->user);
@@ -243,7 +240,8 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (workers_start(d->workers, err, errlen) < 0)
 		return -1;
 	d->spooler = spooler_new(d->spool, d->workers, d->base, server_commit_done, d->srv);
-	if (server_start(d->srv, d->base, d->tls, d->spool, d->spooler, err, errlen) < 0)
+	if (server_start(d->srv, d->base, d->tls, d->spool, d->spooler, err, errlen) < 0 ||
+	    metrics_http_start(d->metrics, d->base, d->dns, err, errlen) < 0)
 		return -1;
 	if (spooler_start(d->spooler) < 0) {
 		snprintf(err, errlen, "spool writer thread: %s", strerror(errno));
@@ -255,6 +253,12 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	d->reply_started = 1;
+	if (d->store && store_pruner_start(d->store, d->cf.report_retention) < 0) {
+		snprintf(err, errlen, "store pruner thread: %s", strerror(errno));
+		return -1;
+	}
+	if (d->http && http_start(d->http, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -270,9 +274,13 @@ daemon_stop(struct daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	http_free(d->http);		/* open requests get 503 */
+	if (d->store)
+		store_pruner_stop(d->store);
 	if (d->spooler)
 		spooler_stop(d->spooler);	/* what was submitted is committed */
 	server_free(d->srv);
+	metrics_http_free(d->metrics);
 	spooler_free(d->spooler);
 	if (d->workers)
 		workers_stop(d->workers);	/* each finishes its message */

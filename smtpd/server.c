@@ -15,7 +15,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
+#include "proxy_conn.h"
+#include "refusal.h"
 #include "server.h"
 #include "session.h"
 #include "spooler.h"
@@ -144,7 +147,7 @@ sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, int *port)
 
 static int
 server_bind_one(struct server *srv, const struct sockaddr_storage *ss, socklen_t len,
-    const char *spec, char *err, size_t errlen)
+    const char *spec, int proxy, char *err, size_t errlen)
 {
 	int fd, on = 1, port;
 	struct sockaddr_storage bound;
@@ -172,35 +175,46 @@ server_bind_one(struct server *srv, const struct sockaddr_storage *ss, socklen_t
 	}
 	sockaddr_text((struct sockaddr *)&bound, ip, sizeof(ip), &port);
 	srv->listen_fd[srv->nlisten] = fd;
+	srv->listen_proxy[srv->nlisten] = proxy;
 	srv->listen_name[srv->nlisten] = strchr(ip, ':') ? xasprintf("[%s]:%d", ip, port) :
 	    xasprintf("%s:%d", ip, port);
 	srv->nlisten++;
 	return 0;
 }
 
-int
-server_bind(struct server *srv, char *err, size_t errlen)
+static int
+server_bind_list(struct server *srv, const struct config_list *l, const char *key,
+    int proxy, char *err, size_t errlen)
 {
-	const struct config_list *l = &srv->cf->listen;
-
-	if (l->n == 0) {
-		snprintf(err, errlen, "listen: no address configured");
-		return -1;
-	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct sockaddr_storage ss[2];
 		socklen_t len[2];
 		int n = server_listen_parse(l->v[i], ss, len);
 
 		if (n < 0) {
-			snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT, [ADDR6]:PORT "
-			    "or *:PORT", l->v[i]);
+			snprintf(err, errlen, "%s: \"%s\" is not ADDR:PORT, [ADDR6]:PORT "
+			    "or *:PORT", key, l->v[i]);
 			return -1;
 		}
 		for (int j = 0; j < n; j++)
-			if (server_bind_one(srv, &ss[j], len[j], l->v[i], err, errlen) < 0)
+			if (server_bind_one(srv, &ss[j], len[j], l->v[i], proxy, err,
+			    errlen) < 0)
 				return -1;
 	}
+	return 0;
+}
+
+int
+server_bind(struct server *srv, char *err, size_t errlen)
+{
+	if (srv->cf->listen.n == 0 && srv->cf->proxy_listen.n == 0) {
+		snprintf(err, errlen, "listen: no address configured");
+		return -1;
+	}
+	if (proxy_conn_config(srv, err, errlen) < 0 ||
+	    server_bind_list(srv, &srv->cf->listen, "listen", 0, err, errlen) < 0 ||
+	    server_bind_list(srv, &srv->cf->proxy_listen, "proxy_listen", 1, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -248,6 +262,7 @@ server_session_gone(struct server *srv, struct smtp_session *s)
 		fatal("session %s not in the table", s->id);
 	*pp = s->hnext;
 	srv->nsessions--;
+	metrics_dec(METRIC_SESSIONS);
 	if (*ip && --(*ip)->n == 0) {
 		struct ip_count *dead = *ip;
 
@@ -258,20 +273,23 @@ server_session_gone(struct server *srv, struct smtp_session *s)
 		event_base_loopexit(srv->base, NULL);
 }
 
-static void
+void
 server_refuse(int fd, const char *ip, const char *reason, const char *reply)
 {
+	const char *why = refusal_reason(reply);
+
 	/* a short reply fits in the socket buffer: no bufferevent needed */
 	(void)send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	log_info("-", "smtpd", "refused client=%s reason=%s", ip, reason);
+	if (why)
+		metrics_add_label(METRIC_REFUSED, why, NULL, 1);
 }
 
-static void
-server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+struct smtp_session *
+server_session_open(struct server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
+    const char *proxy_peer, int proxy_version)
 {
-	struct server *srv = arg;
 	const struct config *cf = srv->cf;
 	struct smtp_session *s;
 	struct ip_count **ipc;
@@ -279,26 +297,27 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	int port;
 
 	sockaddr_text(sa, ip, sizeof(ip), &port);
-	if (srv->stopping) {
-		close(fd);
-		return;
-	}
-	if (srv->nsessions >= (size_t)cf->smtp_max_connections) {
+	if (srv->nsessions + srv->nproxy >= (size_t)cf->smtp_max_connections) {
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many connections, try "
 		    "again later\r\n", cf->hostname);
 		server_refuse(fd, ip, "max-connections", reply);
-		return;
+		return NULL;
 	}
 	ipc = ip_find(srv, ip);
 	if (*ipc && (*ipc)->n >= (unsigned)cf->smtp_max_connections_per_ip) {
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many connections from "
 		    "your address, try again later\r\n", cf->hostname);
 		server_refuse(fd, ip, "max-connections-per-ip", reply);
-		return;
+		return NULL;
 	}
-	if ((s = smtp_session_new(srv, fd, sa, (socklen_t)salen, ip, port)) == NULL) {
+	if ((s = smtp_session_new(srv, fd, sa, salen, ip, port)) == NULL) {
 		server_refuse(fd, ip, "resources", "421 4.3.0 Out of resources\r\n");
-		return;
+		return NULL;
+	}
+	if (proxy_peer) {
+		s->proxy_peer = xstrdup(proxy_peer);
+		log_info(s->id, "smtpd", "proxy client=%s port=%d proxy=%s version=%d", ip, port,
+		    proxy_peer, proxy_version);
 	}
 	if (*ipc == NULL) {
 		*ipc = xcalloc(1, sizeof(**ipc));
@@ -308,6 +327,22 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	s->hnext = srv->table[s->key & (srv->table_size - 1)];
 	srv->table[s->key & (srv->table_size - 1)] = s;
 	srv->nsessions++;
+	metrics_inc(METRIC_SESSIONS_TOTAL);
+	metrics_inc(METRIC_SESSIONS);
+	return s;
+}
+
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->stopping) {
+		close(fd);
+		return;
+	}
+	server_session_open(srv, fd, sa, (socklen_t)salen, NULL, 0);
 }
 
 static void
@@ -354,10 +389,13 @@ server_commit_done(struct spooler_job *j, void *arg)
 	struct smtp_session *s;
 
 	srv->data_mem -= j->mem;
-	if (j->rc == 0)
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)srv->data_mem);
+	if (j->rc == 0) {
 		log_info(j->env.id, "smtpd", "queued session=%s from=<%s> nrcpt=%zu size=%zu%s%s",
 		    j->session_id, j->env.mail_from, j->env.nrcpt, j->size,
 		    j->env.tag ? " tag=" : "", j->env.tag ? j->env.tag : "");
+		metrics_inc(METRIC_MESSAGES_ACCEPTED);
+	}
 	if ((s = server_session_find(srv, j->session)) != NULL)
 		smtp_session_commit_done(s, j);
 	else
@@ -419,6 +457,7 @@ server_stop(struct server *srv)
 		srv->listener[i] = NULL;
 		srv->listen_fd[i] = -1;		/* closed with the listener */
 	}
+	proxy_conn_free_all(srv);	/* no header yet: nothing to finish */
 	server_foreach(srv, smtp_session_shutdown, 0);
 	if (srv->nsessions == 0) {
 		event_base_loopexit(srv->base, NULL);
@@ -525,14 +564,16 @@ server_start(struct server *srv, struct event_base *base, SSL_CTX *tls,
 	srv->spool = spool;
 	srv->spooler = spooler;
 	for (size_t i = 0; i < srv->nlisten; i++) {
-		srv->listener[i] = evconnlistener_new(base, server_accept_cb, srv,
+		srv->listener[i] = evconnlistener_new(base, srv->listen_proxy[i] ?
+		    proxy_conn_accept_cb : server_accept_cb, srv,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, srv->listen_fd[i]);
 		if (srv->listener[i] == NULL) {
 			snprintf(err, errlen, "listener %s", srv->listen_name[i]);
 			return -1;
 		}
 		evconnlistener_set_error_cb(srv->listener[i], server_accept_error_cb);
-		log_info("-", "smtpd", "listen addr=%s", srv->listen_name[i]);
+		log_info("-", "smtpd", "listen addr=%s%s", srv->listen_name[i],
+		    srv->listen_proxy[i] ? " proxy=yes" : "");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
 		srv->ev_signal[i] = evsignal_new(base, sigs[i], server_signal_cb, srv);
@@ -562,6 +603,7 @@ server_free(struct server *srv)
 		return;
 	if (srv->base)
 		server_foreach(srv, server_free_session, 0);
+	proxy_conn_free_all(srv);
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		if (srv->listener[i])
 			evconnlistener_free(srv->listener[i]);

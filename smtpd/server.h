@@ -29,9 +29,12 @@
 
 #include "../common/config.h"
 #include "../common/spool.h"
+#include "proxy.h"
 
-#define SERVER_MAX_LISTEN	(2 * CONFIG_MAX_LIST)	/* "*:25" binds two */
+/* listen and proxy_listen, where "*:25" binds two */
+#define SERVER_MAX_LISTEN	(4 * CONFIG_MAX_LIST)
 
+struct proxy_conn;
 struct smtp_session;
 struct spooler;
 struct spooler_job;
@@ -48,7 +51,13 @@ struct server {
 	int			 listen_fd[SERVER_MAX_LISTEN];
 	char			*listen_name[SERVER_MAX_LISTEN];	/* owned */
 	struct evconnlistener	*listener[SERVER_MAX_LISTEN];	/* owned */
+	int			 listen_proxy[SERVER_MAX_LISTEN];	/* a proxy_listen one */
 	size_t			 nlisten;
+	/* PROXY protocol (proxy_conn.h) */
+	struct proxy_cidr	 trusted[CONFIG_MAX_LIST];	/* proxy_trusted */
+	size_t			 ntrusted;
+	struct proxy_conn	*proxy_conns;	/* owned: waiting for their header */
+	size_t			 nproxy;
 	/* sessions by key (hash, chained through the session) */
 	struct smtp_session	**table;	/* owned array */
 	size_t			 table_size;	/* a power of two */
@@ -74,6 +83,15 @@ int	 server_run(struct server *);
 void	 server_free(struct server *);
 
 struct smtp_session *server_session_find(struct server *, uint64_t key);
+/*
+ * A connection becomes a session (limits per address checked first, with a
+ * 421 and close when over).  proxy_peer: the proxy's address when sa came
+ * from a PROXY header (proxy_version 1 or 2), else NULL.
+ */
+struct smtp_session *server_session_open(struct server *, int fd, const struct sockaddr *,
+	    socklen_t, const char *proxy_peer, int proxy_version);
+/* Send a one-line reply on a bare socket, close it, log (and count) why. */
+void	 server_refuse(int fd, const char *ip, const char *reason, const char *reply);
 /* Called by smtp_session_free(): unlink from the tables, maybe leave the loop. */
 void	 server_session_gone(struct server *, struct smtp_session *);
 /* The spool writer finished a job (loop thread). */

@@ -16,7 +16,9 @@
 
 #include "../common/config.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
+#include "refusal.h"
 #include "server.h"
 #include "session.h"
 #include "smtp_data.h"
@@ -102,9 +104,14 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	if (line[0] == '4' || line[0] == '5')
+	if (line[0] == '4' || line[0] == '5') {
+		const char *why = refusal_reason(line);
+
 		log_info(s->id, "smtpd", "reject cmd=%s reply=\"%s\"",
 		    s->verb ? s->verb : "-", line);
+		if (why)
+			metrics_add_label(METRIC_REFUSED, why, NULL, 1);
+	}
 	evbuffer_add(out, line, (size_t)n);
 	evbuffer_add(out, "\r\n", 2);
 }
@@ -127,6 +134,7 @@ smtp_tx_free(struct smtp_session *s)
 	if (tx == NULL)
 		return;
 	s->srv->data_mem -= tx->mem;
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	free(tx->mail_from);
 	for (size_t i = 0; i < tx->nrcpt; i++)
 		free(tx->rcpt[i]);
@@ -478,6 +486,7 @@ smtp_proceed_data(struct smtp_session *s, const char *arg, struct smtp_cmd_ctx *
 	smtp_received(s);
 	s->srv->data_mem += tx->data.len;
 	tx->mem = tx->data.len;
+	metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	smtp_data_init(&tx->dm, &tx->data, (size_t)cf->message_size_limit,
 	    (size_t)cf->smtp_max_text_line, strcmp(cf->smtp_bare_lf, "normalize") == 0);
 	log_debug(s->id, "smtpd", "data msgid=%s", tx->id);
@@ -665,9 +674,11 @@ smtp_job_new(struct smtp_session *s)
 	str_copy(j->session_id, s->id, sizeof(j->session_id));
 	str_copy(j->env.id, tx->id, sizeof(j->env.id));
 	j->env.received = xstrdup(tx->received);
-	j->env.received_ms = tx->received_ms;
+	j->env.received_ms = time_real_ms();	/* the end of DATA: for the latency metric */
 	j->env.client_ip = xstrdup(s->ip);
 	j->env.client_port = s->port;
+	if (s->proxy_peer)
+		j->env.proxy_peer = xstrdup(s->proxy_peer);
 	j->env.helo = xstrdup(s->helo ? s->helo : "");
 	j->env.mail_from = tx->mail_from;
 	tx->mail_from = NULL;
@@ -755,12 +766,15 @@ smtp_data_input(struct smtp_session *s, struct evbuffer *in)
 		 * smtp_data_memory leaves after every other session */
 		room = (size_t)cf->smtp_data_memory > others + tx->hdr_len ?
 		    (size_t)cf->smtp_data_memory - others - tx->hdr_len : 0;
-		if (room < tx->dm.max_size)
-			tx->dm.max_size = room;
+		/* recomputed on every feed: memory another session gave back
+		 * is room again (content already dropped stays dropped) */
+		tx->dm.max_size = room < (size_t)cf->message_size_limit ?
+		    room : (size_t)cf->message_size_limit;
 		used = smtp_data_feed(&tx->dm, v.iov_base, v.iov_len);
 		evbuffer_drain(in, used);
 		s->srv->data_mem += tx->data.len - tx->mem;
 		tx->mem = tx->data.len;
+		metrics_set(METRIC_DATA_MEMORY, (int64_t)s->srv->data_mem);
 	}
 	if (tx->dm.done)
 		smtp_data_end(s);
@@ -964,6 +978,7 @@ smtp_io(struct smtp_session *s, enum smtp_io_event ev)
 
 			log_info(s->id, "smtpd", "tls handshake-failed error=\"%s\"",
 			    e ? tls_error_text(e) : strerror(EVUTIL_SOCKET_ERROR()));
+			metrics_add_label(METRIC_REFUSED, "tls", NULL, 1);
 		}
 		smtp_session_free(s, s->state == SMTP_ST_DATA ? "error-in-data" : "error");
 		return;
@@ -1102,6 +1117,7 @@ smtp_session_free(struct smtp_session *s, const char *reason)
 	if (!s->tls)
 		close(s->fd);
 	free(s->helo);
+	free(s->proxy_peer);
 	server_session_gone(srv, s);
 	free(s);
 }

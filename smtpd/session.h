@@ -85,8 +85,9 @@ struct smtp_session {
 	struct bufferevent *bev;	/* owned */
 	struct event	*timer;		/* owned; greet pause, then the DATA watchdog */
 	enum smtp_state	 state;
-	char		 ip[INET6_ADDRSTRLEN];
+	char		 ip[INET6_ADDRSTRLEN];	/* the client (from the PROXY header if any) */
 	int		 port;
+	char		*proxy_peer;	/* owned; the proxy's address, NULL without PROXY */
 	char		*helo;		/* owned; set by smtp_proceed_helo() */
 	int		 esmtp;		/* EHLO (not HELO) */
 	int		 tls;		/* the TLS bufferevent is in place */

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
 #include "spooler.h"
 #include "workers.h"
@@ -95,9 +96,11 @@ spooler_commit(struct spooler *sp, struct spooler_job *batch)
 	for (i = 0, j = batch; j; j = j->next, i++) {
 		j->rc = items[i].rc;
 		str_copy(j->err, items[i].err, sizeof(j->err));
-		if (j->rc == 0)
+		if (j->rc == 0) {
+			/* counted before a worker can finish (and uncount) it */
+			metrics_inc(METRIC_SPOOL_MESSAGES);
 			workers_submit(sp->workers, j->env.id);
-		else
+		} else
 			log_err(j->env.id, "spool", "commit-failed session=%s error=\"%s\"",
 			    j->session_id, j->err);
 		/* the message is on disk: its copy in memory is no longer needed */

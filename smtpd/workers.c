@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/util.h"
 #include "../reply/reply.h"
 #include "../verify/verify.h"
@@ -68,6 +69,7 @@ workers_new(const struct config *cf, struct spool *spool, struct dns_resolver *d
 	w->vcfg.public_suffix_list = cf->public_suffix_list;
 	w->vcfg.dkim_max_signatures = (int)cf->dkim_max_signatures;
 	w->vcfg.dkim_min_key_bits = (int)cf->dkim_min_key_bits;
+	w->vcfg.domain_check = cf->domain_check;
 	w->n = (size_t)cf->workers;
 	w->pool = xcalloc(w->n, sizeof(*w->pool));
 	w->ready_tail = &w->ready;
@@ -166,6 +168,27 @@ workers_finish(struct workers *w, struct work *k, int retry)
 
 enum { WORK_DONE, WORK_RETRY };
 
+/* The verdicts and the latency of one processed message. */
+static void
+worker_metrics(const struct spool_env *env, const struct verify_result *res)
+{
+	uint64_t now = time_real_ms();
+
+	metrics_inc(METRIC_MESSAGES_VERIFIED);
+	metrics_add_label(METRIC_VERDICTS, "spf", auth_res_name(res->spf.result), 1);
+	metrics_add_label(METRIC_VERDICTS, "spf_helo", auth_res_name(res->spf_helo.result), 1);
+	if (res->ndkim == 0)
+		metrics_add_label(METRIC_VERDICTS, "dkim", "none", 1);
+	for (size_t i = 0; i < res->ndkim; i++)
+		metrics_add_label(METRIC_VERDICTS, "dkim", auth_res_name(res->dkim[i].result), 1);
+	metrics_add_label(METRIC_VERDICTS, "dmarc", auth_res_name(res->dmarc.result), 1);
+	metrics_add_label(METRIC_VERDICTS, "adsp", auth_res_name(res->adsp.result), 1);
+	metrics_add_label(METRIC_VERDICTS, "iprev", auth_res_name(res->iprev.result), 1);
+	/* received_ms is the end of DATA (smtp_job_new) */
+	if (env->received_ms > 0 && now >= env->received_ms)
+		metrics_observe_ms(METRIC_REPORT_LATENCY, now - env->received_ms);
+}
+
 static int
 worker_process(struct worker *wk, const char *id)
 {
@@ -214,6 +237,7 @@ worker_process(struct worker *wk, const char *id)
 	log_info(id, "worker", "processed spf=%s dkim=%zu dmarc=%s iprev=%s ms=%llu",
 	    auth_res_name(res.spf.result), res.ndkim, auth_res_name(res.dmarc.result),
 	    auth_res_name(res.iprev.result), (unsigned long long)(time_mono_ms() - t0));
+	worker_metrics(&env, &res);
 	if (spool_remove(w->spool, id) < 0) {
 		/* reply_process() is idempotent per id: doing it again is safe */
 		log_err(id, "worker", "remove-failed error=\"%s\"", strerror(errno));
@@ -221,6 +245,7 @@ worker_process(struct worker *wk, const char *id)
 		goto out_free;
 	}
 	log_info(id, "worker", "removed");
+	metrics_dec(METRIC_SPOOL_MESSAGES);
 	rc = WORK_DONE;
 out_free:
 	verify_result_free(&res);

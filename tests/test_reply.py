@@ -20,6 +20,7 @@ import dkim
 import pytest
 from dnslib import DNSRecord
 
+import reportstore
 from conftest import ROOT, run_mailtest, under_sanitizer, wrapper
 from smtpsink import Sink
 
@@ -106,8 +107,7 @@ class ReplyEnv:
         return out.split(), err
 
     def record(self, mid):
-        with open(os.path.join(self.spool, 'reports', mid + '.json')) as f:
-            return json.load(f)
+        return reportstore.report(self.spool, mid)
 
     def outbound(self):
         d = os.path.join(self.spool, 'outbound')
@@ -526,7 +526,8 @@ def test_reprocessing_after_a_crash_between_steps(env, sink):
     assert sink.wait(1) and len(sink.messages) == 1
     # crash before the record: everything is done again, once
     env.run([data], msg_id='0CRASH000002', wait='none')
-    os.unlink(os.path.join(env.spool, 'reports', '0CRASH000002.json'))
+    assert reportstore.execute(env.spool, 'DELETE FROM mailtest_reports WHERE id = ?',
+                               ('0CRASH000002',)) == 1
     os.rename(os.path.join(ob, '0CRASH000002'), os.path.join(ob, '0CRASH000002.new'))
     env.run([data], msg_id='0CRASH000002')
     assert sink.wait(2)
@@ -651,6 +652,10 @@ def test_queue_show_flush_while_running(tmp_path, dns, zone, mailtest):
         js = json.loads(env.mailtest(mailtest, 'show', '0FLUSH000001', '--format',
                                      'json').stdout)
         assert js['reply']['status'] == 'queued' and js['id'] == '0FLUSH000001'
+        # the delivery threads recorded the deferral in the store
+        assert js['reply']['delivery']['state'] == 'deferred'
+        assert js['reply']['delivery']['attempts'] == 1
+        assert '451' in js['reply']['delivery']['detail']
         # the running driver picks the flushed entry up within a second or two
         t0 = time.time()
         f = env.mailtest(mailtest, 'flush')
@@ -659,7 +664,11 @@ def test_queue_show_flush_while_running(tmp_path, dns, zone, mailtest):
         assert time.time() - t0 < 5
         p.wait(timeout=DEADLINE)
         assert p.returncode == 0
-        assert 'no longer queued' in env.mailtest(mailtest, 'show', '0FLUSH000001').stdout.decode()
+        assert re.search(r'Delivery\s+delivered after 2 attempt\(s\): mx.sender.example\[127.0.0.1\] '
+                         r'at dot: 250', env.mailtest(mailtest, 'show', '0FLUSH000001').stdout.decode())
+        js = json.loads(env.mailtest(mailtest, 'show', '0FLUSH000001', '--format',
+                                     'json').stdout)
+        assert js['reply']['delivery']['state'] == 'delivered'
         assert '0 report(s) queued' in env.mailtest(mailtest, 'queue').stdout.decode()
     finally:
         s.stop()
@@ -712,7 +721,7 @@ def test_files_belong_to_the_daemon_user(tmp_path, dns, zone, mailtest):
     try:
         env = ReplyEnv(tmp_path, dns, s.port, user='nobody', retry_min='1h', retry_max='1h')
         env.run([message()], msg_id='0OWNER000001', wait='due')
-        for sub in ('reports', 'outbound'):
+        for sub in ('reports.db', 'outbound'):
             assert os.stat(os.path.join(env.spool, sub)).st_uid == nobody.pw_uid, sub
         assert os.stat(os.path.join(env.spool, 'ratelimit.log')).st_uid == nobody.pw_uid
         # a queue file of the daemon's stays the daemon's when root flushes it

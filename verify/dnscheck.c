@@ -57,6 +57,9 @@ dc_query(struct dnscheck_ctx *c, const char *name, int type, int matters)
 static void
 finding_free(struct dnscheck_finding *f)
 {
+	free(f->area);
+	free(f->code);
+	free(f->rfc);
 	free(f->name);
 	free(f->message);
 	free(f->suggestion);
@@ -119,10 +122,11 @@ dc_finding(struct dnscheck_ctx *c, enum dnscheck_severity sev, const char *area,
 	f = &r->findings[r->nfindings++];
 	memset(f, 0, sizeof(*f));
 	f->severity = sev;
-	f->area = area;
-	f->code = code;
+	/* copies, so that a result rebuilt from stored JSON frees the same way */
+	f->area = xstrdup(area);
+	f->code = xstrdup(code);
 	f->name = xstrdup(name);
-	f->rfc = rfc;
+	f->rfc = rfc ? xstrdup(rfc) : NULL;
 	f->suggestion = suggestion;
 	sbuf_init(&b, 0);
 	va_start(ap, fmt);

@@ -64,12 +64,12 @@ enum dnscheck_severity {
 
 struct dnscheck_finding {
 	enum dnscheck_severity severity;
-	const char	*area;		/* static: spf dkim dmarc adsp mx mta-sts
+	char		*area;		/* owned: spf dkim dmarc adsp mx mta-sts
 					 * tls-rpt bimi dns */
-	const char	*code;		/* static machine word: "spf-pass-all" */
+	char		*code;		/* owned: machine word, "spf-pass-all" */
 	char		*name;		/* owned: the DNS name it is about */
 	char		*message;	/* owned: plain words */
-	const char	*rfc;		/* static: "RFC 7208 4.6.4", or NULL */
+	char		*rfc;		/* owned: "RFC 7208 4.6.4", or NULL */
 	char		*suggestion;	/* owned: a corrected record, or NULL */
 	char		*suggestion_name; /* owned: where to publish it, NULL = name */
 };

@@ -10,6 +10,7 @@
 #include "adsp.h"
 #include "dkim.h"
 #include "dmarc.h"
+#include "dnscheck.h"
 #include "iprev.h"
 #include "spf.h"
 #include "verify.h"
@@ -199,6 +200,38 @@ find_author(const struct msg *m, struct verify_result *r, char *err, size_t errl
 	return r->from_domain;
 }
 
+/*
+ * The author domain's records, checked the way `mailtest dns-check` does, so
+ * that the report's "what to fix" covers the domain and not only this
+ * message.  The selectors are those of the author domain's own signatures
+ * (none: dnscheck probes the common ones).
+ */
+static void
+run_domain_check(struct verify_ctx *c, const char *author, struct verify_result *r)
+{
+	const char *sel[DNSCHECK_MAX_SELECTORS];
+	size_t nsel = 0;
+
+	for (size_t i = 0; i < r->ndkim && nsel < DNSCHECK_MAX_SELECTORS; i++) {
+		const struct dkim_sig *s = &r->dkim[i];
+		size_t j;
+
+		if (s->domain == NULL || s->selector == NULL ||
+		    !str_caseeq(s->domain, author))
+			continue;
+		for (j = 0; j < nsel && strcmp(sel[j], s->selector) != 0; j++)
+			;
+		if (j == nsel)
+			sel[nsel++] = s->selector;
+	}
+	r->domain_check = xcalloc(1, sizeof(*r->domain_check));
+	if (dnscheck_run(&c->cfg, author, sel, nsel, r->domain_check) < 0) {
+		dnscheck_result_free(r->domain_check);
+		free(r->domain_check);
+		r->domain_check = NULL;
+	}
+}
+
 int
 verify_run(struct verify_ctx *c, const struct verify_input *in, struct verify_result *r)
 {
@@ -238,6 +271,8 @@ verify_run(struct verify_ctx *c, const struct verify_input *in, struct verify_re
 	}
 	dmarc_check_run(c->dmarc, author, ferr, &r->spf, r->dkim, r->ndkim, &r->dmarc);
 	adsp_check_run(c->cfg.dns, author, ferr, r->dkim, r->ndkim, &r->adsp);
+	if (c->cfg.domain_check && author != NULL)
+		run_domain_check(c, author, r);
 	if (parsed)
 		msg_free(&m);
 
@@ -268,5 +303,9 @@ verify_result_free(struct verify_result *r)
 	dmarc_result_free(&r->dmarc);
 	adsp_result_free(&r->adsp);
 	iprev_result_free(&r->iprev);
+	if (r->domain_check) {
+		dnscheck_result_free(r->domain_check);
+		free(r->domain_check);
+	}
 	memset(r, 0, sizeof(*r));
 }

@@ -29,6 +29,7 @@
 #include <time.h>
 
 struct dns_resolver;
+struct dnscheck_result;
 
 enum auth_res {
 	AUTH_NONE = 0,
@@ -52,6 +53,8 @@ struct verify_config {
 	int		 dkim_max_signatures;	/* verified per message (default 16) */
 	int		 dkim_min_key_bits;	/* RSA below this: permerror (1024, RFC 8301) */
 	time_t		 fixed_time;	/* 0 = now; tests pin the clock */
+	int		 domain_check;	/* also check the author domain's records
+					 * (dnscheck.h) for the "what to fix" list */
 };
 
 struct verify_input {
@@ -191,6 +194,8 @@ struct verify_result {
 	struct dmarc_result	 dmarc;
 	struct adsp_result	 adsp;
 	struct iprev_result	 iprev;
+	/* the author domain's records (verify_config.domain_check), or NULL */
+	struct dnscheck_result	*domain_check;
 	/* cost */
 	uint64_t	 elapsed_us;
 	uint64_t	 dns_lookups;

@@ -12,6 +12,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import reportstore  # noqa: E402
 
 CHECK = 'check@mailtest.example'
 HOSTNAME = 'mx.mailtest.example'
@@ -148,14 +151,11 @@ class Daemon:
 
     # -- the spool -----------------------------------------------------------
     def reports(self):
-        d = os.path.join(self.spool, 'reports')
-        if not os.path.isdir(d):
-            return {}
-        return {f[:-5]: os.path.join(d, f) for f in os.listdir(d) if f.endswith('.json')}
+        """{id: created} of the reports in the spool's store (SQLite)."""
+        return reportstore.ids(self.spool)
 
     def report(self, msgid):
-        with open(self.reports()[msgid]) as f:
-            return json.load(f)
+        return reportstore.report(self.spool, msgid)
 
     def incoming(self):
         return sorted(os.listdir(os.path.join(self.spool, 'incoming')))

@@ -36,7 +36,10 @@ def zone():
         'mail.qa.example': [{'A': '127.0.0.1'}],
         '1.0.0.127.in-addr.arpa': [{'PTR': 'mail.qa.example'}],
         'sel._domainkey.qa.example': dkimsign.zone_entry('rsa2048'),
-        '_dmarc.qa.example': [{'TXT': 'v=DMARC1; p=reject; rua=mailto:dmarc@qa.example'}],
+        # reports.example has not authorized reports for qa.example: a finding
+        # only the author-domain check can give (RFC 7489 7.1)
+        '_dmarc.qa.example': [{'TXT': 'v=DMARC1; p=reject; '
+                                      'rua=mailto:dmarc@qa.example,mailto:agg@reports.example'}],
         # the responder's own domain: its report-signing key
         'mt._domainkey.mailtest.example': dkimsign.zone_entry('rsa2048'),
     }
@@ -123,11 +126,23 @@ def test_swaks_to_mailtestd_report_arrives_at_the_sink(smtpd_factory, dns, sink,
     assert dkim.DKIM(m['data']).verify(dnsfunc=lambda name, timeout=5: record)
     assert b'd=mailtest.example' in m['data'].split(b'\r\n\r\n')[0]
 
+    # "what to fix" covers the sender's domain records too (issue 5)
+    text = text.replace('\r\n', '\n')
+    fix = text[text.index('What to fix'):text.index('Authentication-Results')]
+    assert 'qa.example._report._dmarc.reports.example' in fix, fix
+    assert any(f['code'] == 'dmarc-report-unauthorized'
+               for f in att['domain_check']['findings'])
+
     # and the daemon says the message is done, with nothing left queued
     d.wait_processed(qid)
     p = run_mailtest(mailtest, ['show', '-c', d.conf_path, qid, '--format', 'json'])
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)['reply']['status'] == 'queued'
+    # `mailtest show` renders the stored report with the same advice
+    p = run_mailtest(mailtest, ['show', '-c', d.conf_path, qid])
+    assert p.returncode == 0, p.stderr
+    shown = p.stdout.decode()
+    assert shown[shown.index('What to fix'):shown.index('Authentication-Results')] == fix
 
 
 def test_spoofed_message_report_explains_what_to_fix(smtpd_factory, dns, sink, tmp_path):

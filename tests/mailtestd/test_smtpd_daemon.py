@@ -41,7 +41,8 @@ def test_dump_configuration(smtpd_factory):
     ('listen localhost', 'is not ADDR:PORT'),
     ('tls_cert /nonexistent.pem', 'tls_cert and tls_key: set both or neither'),
     ('tls_cert /nonexistent.pem\ntls_key /nonexistent.key', '/nonexistent.pem'),
-    ('proxy_listen 127.0.0.1:2526', 'PROXY protocol listeners are not implemented'),
+    ('proxy_listen 127.0.0.1:2526', 'proxy_listen needs proxy_trusted'),
+    ('metrics_listen 9x', 'metrics_listen: "9x" is not PORT, ADDR:PORT or [ADDR6]:PORT'),
 ])
 def test_bad_configuration_is_a_clear_error(tmp_path, line, err):
     conf = tmp_path / 'bad.conf'

@@ -1,14 +1,16 @@
 """mailtestd: every limit, at its default or configured small."""
 import errno
 import os
+import re
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 
 from . import smtpscript
-from .harness import CHECK, message
+from .harness import CHECK, free_port, message
 
 
 def open_tx(c, rcpt=CHECK):
@@ -297,15 +299,71 @@ def test_received_limit(smtpd_factory):
     c.close()
 
 
+def data_memory_when(port, cond, timeout=30):
+    """Poll mailtest_smtp_data_memory_bytes on the metrics endpoint until
+    cond(value) holds; return the value."""
+    deadline = time.monotonic() + timeout
+    v = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
+                                        timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            text = ''
+        m = re.search(r'^mailtest_smtp_data_memory_bytes (\S+)$', text, re.M)
+        if m:
+            v = float(m.group(1))
+            if cond(v):
+                return v
+        time.sleep(0.05)
+    raise AssertionError('mailtest_smtp_data_memory_bytes = %r' % v)
+
+
+def test_data_memory_given_back_is_room_again(smtpd_factory):
+    """A session's share of smtp_data_memory is recomputed as it reads: what
+    another session gives back (its message committed) is room again, so a
+    message that did not fit beside another fits once that one is gone."""
+    port = free_port()
+    d = smtpd_factory(smtp_data_memory='1M', message_size_limit='4M',
+                      metrics_listen='127.0.0.1:%d' % port)
+    chunk = ('z' * 998 + '\r\n') * 350         # 350 000 octets
+    a = smtpscript.Client(d.port)
+    open_tx(a)
+    a.send('DATA')
+    a.expect(354)
+    a.sendraw('Subject: a\r\n\r\n' + chunk + chunk)     # 700 000 held
+    data_memory_when(port, lambda v: v >= 2 * len(chunk))
+    b = smtpscript.Client(d.port)
+    open_tx(b)
+    b.send('DATA')
+    b.expect(354)
+    b.sendraw('Subject: b\r\n\r\n' + chunk[:200000])      # fits beside a
+    data_memory_when(port, lambda v: v >= 2 * len(chunk) + 200000)
+    a.sendraw('.\r\n')
+    a.expect(250, '2.0.0')
+    data_memory_when(port, lambda v: v < 2 * len(chunk))    # a committed
+    b.sendraw(chunk[200000:] + chunk + '.\r\n')           # 700 000 in all
+    b.expect(250, '2.0.0')
+    a.close()
+    b.close()
+
+
 def test_data_memory_shared_by_all_sessions(smtpd_factory):
     """smtp_data_memory bounds the DATA buffers of every session together."""
-    d = smtpd_factory(smtp_data_memory='1M', message_size_limit='4M')
+    port = free_port()
+    d = smtpd_factory(smtp_data_memory='1M', message_size_limit='4M',
+                      metrics_listen='127.0.0.1:%d' % port)
     chunk = ('y' * 998 + '\r\n') * 600         # 600 000 octets
     a = smtpscript.Client(d.port)
     open_tx(a)
     a.send('DATA')
     a.expect(354)
     a.sendraw('Subject: a\r\n\r\n' + chunk)   # held in memory: no final dot yet
+    # the daemon has read all of a before b starts (else which of the two
+    # overflows first is a race); the gauge shows what it holds
+    held = data_memory_when(port, lambda v: v >= len(chunk))
+    assert held < 1000000
     b = smtpscript.Client(d.port)
     open_tx(b)
     b.send('DATA')
@@ -314,6 +372,7 @@ def test_data_memory_shared_by_all_sessions(smtpd_factory):
     b.expect(452, '4.3.1')                      # a + b > 1M
     a.sendraw('.\r\n')
     a.expect(250, '2.0.0')                      # a alone fits
+    assert data_memory_when(port, lambda v: v == 0) == 0   # all given back
     # a declared SIZE that cannot fit is refused before the 354
     b.send('MAIL FROM:<a@b.example> SIZE=1100000')
     b.expect(250)

@@ -240,6 +240,7 @@ main(int argc, char **argv)
 	vcf.authserv_id = cf.authserv_id;
 	vcf.public_suffix_list = cf.public_suffix_list;
 	vcf.fixed_time = (time_t)o.fixed_time;
+	vcf.domain_check = cf.domain_check;
 	vc = verify_ctx_new(&vcf, err, sizeof(err));
 	rc = vc ? reply_ctx_new(&cf, dns, err, sizeof(err)) : NULL;
 	if (rc == NULL) {
