@@ -10,11 +10,13 @@ twice over so that the second round meets a warm cache, and require each
 result to equal the result of verifying that message alone.
 """
 import json
+import os
+import subprocess
 
 import pytest
 
 import dkimsign
-from conftest import run_mailtest
+from conftest import run_mailtest, wrapper
 
 D = 'example.com'
 RSA = dkimsign.key('rsa2048').txt
@@ -88,3 +90,63 @@ def test_batch_equals_single_runs(mailtest, dns, files):
     assert len(got) == 2 * len(files)
     for k, g in enumerate(got):
         assert g == want[k % len(files)], 'message %d (%s)' % (k, CASES[k % len(files)])
+
+
+# A key record that changes between messages of one batch.  Its TTL is 0, so
+# the resolver does not cache it and every message sees the record the zone
+# holds at that moment; a parse cache that kept anything but the exact text
+# would hand the second message the first message's key.  The batch reads
+# its files in order, and each file after the first is a FIFO: mailtest
+# blocks opening it until the test, having changed the zone, writes it.
+ROT = 'rot._domainkey.' + D
+RSA1024 = dkimsign.key('rsa1024').txt
+# (record served while this message is verified, signing key, result)
+ROTATION = [
+    (RSA, 'rsa2048', 'pass'),
+    (RSA1024, 'rsa2048', 'fail'),	# the old key would pass
+    (RSA1024, 'rsa1024', 'pass'),	# the old key would fail
+    ('v=DKIM1; k=rsa; p=', 'rsa1024', 'permerror'),	# revoked now
+    (RSA, 'rsa2048', 'pass'),		# back to the first text (a cache hit)
+    ('v=DKIM1; k=rsa; t=y; p=' + P2048, 'rsa2048', 'pass'),	# same p=, t=y
+]
+
+
+def rot_zone(txt):
+    z = dict(ZONE)
+    z[ROT] = [{'TXT': txt}, {'TTL': 0}]
+    return z
+
+
+def test_record_changing_within_one_batch(mailtest, dns, tmp_path):
+    msgs = []
+    for k, (_, key, _) in enumerate(ROTATION):
+        m = dkimsign.message('Alice <alice@%s>' % D, subject='rot %d' % k)
+        msgs.append(dkimsign.sign(m, D, 'rot', key))
+    paths = []
+    for k, m in enumerate(msgs):
+        p = tmp_path / ('r%d.eml' % k)
+        if k == 0:
+            p.write_bytes(m)
+        else:
+            os.mkfifo(p)
+        paths.append(str(p))
+    dns.set_zone(rot_zone(ROTATION[0][0]))
+    cmd = wrapper() + [mailtest, 'verify', '--dns', dns.address] + ARGS + paths
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for k in range(1, len(msgs)):
+            # open() returns once mailtest, done with message k-1, opens it
+            with open(paths[k], 'wb') as f:
+                dns.set_zone(rot_zone(ROTATION[k][0]))
+                f.write(msgs[k])
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    got = [json.loads(line)['dkim'][0] for line in out.decode().splitlines()]
+    assert [g['result'] for g in got] == [r[2] for r in ROTATION]
+    assert [g.get('testing') for g in got] == [False] * 5 + [True]
+    assert got[3]['error'] == 'key-revoked'
+    assert [g['key_bits'] for g in got if g['result'] == 'pass'][:3] == [2048, 1024, 2048]
