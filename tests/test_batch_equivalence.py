@@ -145,8 +145,14 @@ def test_record_changing_within_one_batch(mailtest, dns, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    got = [json.loads(line)['dkim'][0] for line in out.decode().splitlines()]
+    reports = [json.loads(line) for line in out.decode().splitlines()]
+    got = [j['dkim'][0] for j in reports]
     assert [g['result'] for g in got] == [r[2] for r in ROTATION]
+    # the author-domain check parses the same record through the same cache
+    dc = [j['domain_check']['dkim']['selectors'][0] for j in reports]
+    assert [(k['key_bits'], k['revoked'], k['testing']) for k in dc] == [
+        (2048, False, False), (1024, False, False), (1024, False, False),
+        (0, True, False), (2048, False, False), (2048, False, True)]
     assert [g.get('testing') for g in got] == [False] * 5 + [True]
     assert got[3]['error'] == 'key-revoked'
     assert [g['key_bits'] for g in got if g['result'] == 'pass'][:3] == [2048, 1024, 2048]

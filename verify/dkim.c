@@ -63,27 +63,8 @@
 #define DKIM_LIB_KEYBUF		1024
 /* Body bytes converted from bare LF to CRLF per call to dkim_body(). */
 #define DKIM_BODY_CHUNK		(64 * 1024)
-/*
- * Parsed key records kept per context (so per thread), keyed by the exact
- * record text: dkim_key_parse() is a pure function of that text, and
- * decoding an RSA key with OpenSSL 3.0 (d2i_PUBKEY: its decoder set-up)
- * costs about a million instructions, more than the RSA verification
- * itself.  The DNS answer is still looked up (and its TTL honoured) for
- * every message; only the parse of an identical text is reused.  Records
- * longer than DKIM_KEYCACHE_MAXLEN (bigger than any usable key) are parsed
- * every time.  Eviction is round-robin.
- */
-#define DKIM_KEYCACHE_SLOTS	32
-#define DKIM_KEYCACHE_MAXLEN	4096
 
 enum dkim_alg { ALG_UNKNOWN = 0, ALG_RSA_SHA1, ALG_RSA_SHA256, ALG_ED25519_SHA256 };
-
-/* One parsed key record in a context's cache. */
-struct keycache_ent {
-	char		*text;		/* owned; the record as received (NULL: free slot) */
-	size_t		 len;
-	struct dkim_key	 key;		/* owned; dkim_key_parse(text, len) */
-};
 
 struct dkim_ctx {
 	DKIM_LIB	*lib;		/* owned; one per thread */
@@ -91,8 +72,7 @@ struct dkim_ctx {
 	int		 max_sigs;
 	int		 min_bits;
 	struct sbuf	 scratch;	/* one header field / body chunk */
-	struct keycache_ent kc[DKIM_KEYCACHE_SLOTS];	/* owned; key_parse_cached() */
-	unsigned int	 kc_next;	/* next slot to evict */
+	struct dkim_key_cache *keys;	/* owned; parsed key records (dkim_key.h) */
 };
 
 /* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5). */
@@ -475,35 +455,6 @@ keyent_free(struct keyent *e)
 		dkim_key_free(&e->rec[k]);
 }
 
-/* kr = dkim_key_parse(txt, len), from the context's cache when it can. */
-static void
-key_parse_cached(struct dkim_ctx *c, struct dkim_key *kr, const char *txt, size_t len)
-{
-	struct keycache_ent *ce;
-
-	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++) {
-		ce = &c->kc[k];
-		if (ce->text != NULL && ce->len == len && memcmp(ce->text, txt, len) == 0) {
-			dkim_key_copy(kr, &ce->key);
-			return;
-		}
-	}
-	dkim_key_parse(kr, txt, len);
-	if (len > DKIM_KEYCACHE_MAXLEN)
-		return;
-	ce = &c->kc[c->kc_next];
-	c->kc_next = (c->kc_next + 1) % DKIM_KEYCACHE_SLOTS;
-	if (ce->text != NULL) {
-		free(ce->text);
-		dkim_key_free(&ce->key);
-	}
-	ce->text = xmalloc(len + 1);
-	memcpy(ce->text, txt, len);
-	ce->text[len] = '\0';
-	ce->len = len;
-	dkim_key_copy(&ce->key, kr);
-}
-
 /* The key records at name, looked up once per message. */
 static struct keyent *
 key_fetch(struct msgstate *st, const char *name)
@@ -531,8 +482,8 @@ key_fetch(struct msgstate *st, const char *name)
 			e->more++;
 			continue;
 		}
-		key_parse_cached(st->c, &e->rec[e->nrec++], a->rr[k].u.txt.data,
-		    a->rr[k].u.txt.len);
+		dkim_key_parse_cached(st->c->keys, &e->rec[e->nrec++],
+		    a->rr[k].u.txt.data, a->rr[k].u.txt.len);
 	}
 	dns_answer_release(a);
 	return e;
@@ -1090,6 +1041,7 @@ dkim_ctx_new(const struct verify_config *cfg, char *err, size_t errlen)
 	c->max_sigs = cfg->dkim_max_signatures > 0 ? cfg->dkim_max_signatures : 16;
 	c->min_bits = cfg->dkim_min_key_bits > 0 ? cfg->dkim_min_key_bits : 1024;
 	sbuf_init(&c->scratch, 0);
+	c->keys = dkim_key_cache_new();
 	if ((c->lib = dkim_init(NULL, NULL)) == NULL) {
 		snprintf(err, errlen, "dkim_init() failed");
 		goto out_free;
@@ -1110,6 +1062,12 @@ out_free:
 	return NULL;
 }
 
+struct dkim_key_cache *
+dkim_ctx_keys(struct dkim_ctx *c)
+{
+	return c->keys;
+}
+
 void
 dkim_ctx_free(struct dkim_ctx *c)
 {
@@ -1118,11 +1076,7 @@ dkim_ctx_free(struct dkim_ctx *c)
 	if (c->lib)
 		dkim_close(c->lib);
 	sbuf_free(&c->scratch);
-	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++)
-		if (c->kc[k].text != NULL) {
-			free(c->kc[k].text);
-			dkim_key_free(&c->kc[k].key);
-		}
+	dkim_key_cache_free(c->keys);
 	free(c);
 }
 
