@@ -21,7 +21,7 @@ from conftest import ROOT
 from smtpsink import Sink
 
 from . import smtpscript
-from .harness import CHECK, message
+from .harness import CHECK, message, under_sanitizer
 
 KEY = os.path.join(ROOT, 'tests', 'keys', 'rsa2048.pem')
 SENDER = 'alice@qa.example'
@@ -106,7 +106,11 @@ def test_only_the_signer_process_opens_the_key(smtpd_factory, dns, sink, tmp_pat
                       dkim_sign_selector='mt', dkim_sign_domain='mailtest.example',
                       report_from='mailtest@mailtest.example')
     d.wrapper = ['strace', '-f', '-qq', '-e', 'trace=open,openat,openat2', '-o', trace]
-    d.start()
+    env = None
+    if under_sanitizer():       # LeakSanitizer cannot run under ptrace
+        env = dict(os.environ, ASAN_OPTIONS=(os.environ.get('ASAN_OPTIONS', '') +
+                                             ':detect_leaks=0').lstrip(':'))
+    d.start(env=env)
     main, signer = pids(d)
     st = status(signer)
     print('[signer] listener pid %d, signer pid %d (PPid %s)' % (main, signer, st['PPid'][0]))
