@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,9 @@
 
 #define SIGNER_FD	3	/* the child's end of the socketpair */
 #define SIGNER_COMM	"mailtestd-sign"	/* at most 15 octets (PR_SET_NAME) */
+/* a signer that takes longer to answer (or to start: key generation) is
+ * taken for hung: killed, and treated as gone */
+#define SIGNER_TIMEOUT_S	60
 
 struct signer {
 	pthread_mutex_t	 mu;		/* one request at a time */
@@ -210,6 +214,9 @@ signer_lost(struct signer *s, const char *why)
 		close(s->fd);
 		s->fd = -1;
 	}
+	/* hung (timeout) or talking nonsense: it must not linger */
+	if (s->pid > 0)
+		kill(s->pid, SIGKILL);
 	if (s->pid > 0 && waitpid(s->pid, &st, 0) == s->pid) {
 		if (WIFSIGNALED(st))
 			log_err(NULL, "reply", "signer-died pid=%d signal=%d why=\"%s\": reports "
@@ -255,6 +262,7 @@ signer_start(const struct dkimsign_config *c, const struct signer_user *u, char 
     size_t errlen)
 {
 	struct signer *s = xcalloc(1, sizeof(*s));
+	struct timeval tv = { SIGNER_TIMEOUT_S, 0 };
 	pid_t parent = getpid();
 	int sv[2];
 	char *ready;
@@ -281,6 +289,12 @@ signer_start(const struct dkimsign_config *c, const struct signer_user *u, char 
 	}
 	close(sv[1]);
 	s->fd = sv[0];
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		snprintf(err, errlen, "signer: SO_RCVTIMEO: %s", strerror(errno));
+		signer_lost(s, "setsockopt");
+		goto out_fail;
+	}
 	if ((ready = frame_read(s->fd, SIGNER_MAX_REPLY, &len)) == NULL) {
 		snprintf(err, errlen, "signer: no answer from the signer process: %s",
 		    strerror(errno));

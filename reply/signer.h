@@ -17,8 +17,9 @@
  *   ready    = status generated ('0'|'1') key-path NUL record-owner NUL record
  *
  * The child exits on EOF on the socket (the parent closed it or died) and,
- * for a parent killed outright, through PR_SET_PDEATHSIG.  When the child
- * dies the parent does not restart it (it may no longer be allowed to read
+ * for a parent killed outright, through PR_SET_PDEATHSIG.  A child that
+ * does not answer within SIGNER_TIMEOUT_S (signer.c) is killed and taken
+ * for dead.  When the child dies the parent does not restart it (it may no longer be allowed to read
  * the key): every later signer_sign() fails with "signer process gone",
  * logged once with the child's exit status, and reports go out unsigned as
  * on any signing error (reply.c).

@@ -559,8 +559,20 @@ def test_client_closes_at_every_point(battery, sink, dns):
 
 # ---- 1,000 concurrent connections from one address -------------------------
 
+def quiesce(d, timeout=15):
+    """Wait until every session the daemon opened is closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = d.log()
+        opened, closed = log.count(' smtpd connect '), log.count(' smtpd disconnect ')
+        if opened == closed or time.monotonic() > deadline:
+            return opened - closed
+        time.sleep(0.05)
+
+
 def test_thousand_connections_from_one_address(battery):
     n = 1000
+    assert quiesce(battery) == 0        # the per-address count starts at 0
     sel = selectors.DefaultSelector()
     socks = []
     for i in range(n):
