@@ -21,7 +21,7 @@ SAN       ?=
 PYTHON    ?= /usr/bin/python3
 
 PKGS      := libevent_core libevent_extra libevent_openssl libevent_pthreads \
-             openssl opendkim jansson sqlite3 libpq libsystemd libpsl
+             openssl opendkim jansson sqlite3 libpq libsystemd libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

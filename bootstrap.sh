@@ -15,8 +15,8 @@ cd "$(dirname "$0")"
 
 BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libspf2-dev
   libopendkim-dev libopendmarc-dev libjansson-dev libsqlite3-dev libpq-dev
-  libsystemd-dev libpsl-dev publicsuffix ca-certificates openssl"
-TEST_PKGS="python3 python3-pytest python3-yaml python3-dnslib python3-dkim
+  libsystemd-dev libpsl-dev libidn2-dev publicsuffix ca-certificates openssl"
+TEST_PKGS="python3 python3-pytest python3-pytest-xdist python3-yaml python3-dnslib python3-dkim
   python3-spf python3-authheaders python3-aiosmtpd python3-nacl swaks postfix
   opendkim-tools valgrind clang libclang-rt-14-dev postgresql sqlite3 curl
   systemd chromium strace mandoc python3-prometheus-client haproxy

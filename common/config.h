@@ -94,7 +94,8 @@ struct config {
 	char	*dkim_sign_algorithm;	/* rsa-sha256 | ed25519-sha256 */
 	/* delivery */
 	char	*relay;			/* HOST[:PORT], "" = MX */
-	char	*relay_tls;		/* none | may | require */
+	char	*relay_tls;		/* none | may | require | verify */
+	char	*relay_tls_ca;		/* verify: CA file, "" = the system's */
 	char	*relay_user;
 	char	*relay_password_file;
 	char	*smtp_client_tls;	/* MX delivery: may | none */

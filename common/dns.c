@@ -844,8 +844,10 @@ extract(struct dns_answer *a, const unsigned char *msg, size_t len,
 	}
 	/* negative: TTL from the SOA in the authority section (RFC 2308 5) */
 	for (size_t i = 0; i < nscount; i++) {
+		/* RFC 1035 4.1.1: the header counts the records that follow; a
+		 * message cut short of them is malformed, not a negative answer */
 		if (read_rr(msg, len, &off, &raw) < 0)
-			break;
+			return -1;
 		if (raw.type == DNS_T_SOA && raw.rdlen >= 22) {
 			const unsigned char *m = raw.rdata + raw.rdlen - 4;
 			uint32_t soamin = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) |

@@ -407,9 +407,10 @@ store_list_sql(struct store_sql *q, const struct store_query *f, char style)
 		sql_param(q, style, 0, f->verdict[i].word, 0);
 		and = " AND ";
 	}
-	/* within one second: the order of insertion (SQLite's rowid, the
+	/* within one second: the ids, time-ordered to 10 ms by the daemon
+	 * (util.h), then the order of insertion (SQLite's rowid, the
 	 * PostgreSQL sequence shared by every instance) */
-	sbuf_printf(&q->sql, " ORDER BY created DESC, %s DESC LIMIT ",
+	sbuf_printf(&q->sql, " ORDER BY created DESC, id DESC, %s DESC LIMIT ",
 	    style == '?' ? "rowid" : "seq");
 	sql_param(q, style, 1, NULL, (int64_t)f->limit);
 	sbuf_adds(&q->sql, " OFFSET ");

@@ -66,7 +66,7 @@ enum store_mech { STORE_SPF, STORE_DKIM, STORE_DMARC, STORE_ADSP, STORE_IPREV,
 
 struct store_row {
 	char		 id[16];
-	int64_t		 created;	/* epoch seconds; 0 in a put = now */
+	int64_t		 created;	/* epoch seconds (the daemon: when the message was received); 0 in a put = now */
 	char		*tag;		/* NULL = none */
 	char		*tag_base;	/* tag up to its first '.' (check+ci-42.from) */
 	char		*client_ip;
@@ -119,7 +119,7 @@ int	 store_get(struct store *, const char *id, struct store_row *, char *err,
 /* 1 when the id is not there */
 int	 store_set_delivery(struct store *, const char *id, const char *state,
 	    const char *detail, int attempts, char *err, size_t errlen);
-/* Newest first (created, then order of insertion); *more set when rows follow. */
+/* Newest first (created, then id, then order of insertion); *more set when rows follow. */
 int	 store_list(struct store *, const struct store_query *, struct store_row **rows,
 	    size_t *n, int *more, char *err, size_t errlen);
 int	 store_prune(struct store *, int64_t before, size_t *removed, char *err,

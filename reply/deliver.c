@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -52,6 +53,7 @@ struct deliver {
 	enum smtpc_tls		 relay_tls, mx_tls;
 	char			*user, *password;	/* owned */
 	SSL_CTX			*ssl;		/* owned */
+	SSL_CTX			*relay_ssl;	/* owned: relay_tls verify, else NULL */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct dq_item		*items;		/* owned; under mu */
@@ -65,6 +67,8 @@ struct deliver {
 static enum smtpc_tls
 tls_level(const char *s)
 {
+	if (strcmp(s, "verify") == 0)
+		return SMTPC_TLS_VERIFY;
 	if (strcmp(s, "require") == 0)
 		return SMTPC_TLS_REQUIRE;
 	if (strcmp(s, "may") == 0)
@@ -93,6 +97,30 @@ read_password(struct deliver *d, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* relay_tls verify: a context that checks the relay's certificate against
+ * relay_tls_ca (or the system's CAs); smtpc checks the name per connection. */
+static int
+relay_verify_setup(struct deliver *d, const struct config *cf, char *err, size_t errlen)
+{
+	const char *ca = cf->relay_tls_ca;
+	unsigned long e;
+
+	if ((d->relay_ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(d->relay_ssl, TLS1_2_VERSION);
+	SSL_CTX_set_verify(d->relay_ssl, SSL_VERIFY_PEER, NULL);
+	if (ca && *ca ? SSL_CTX_load_verify_locations(d->relay_ssl, ca, NULL) == 1 :
+	    SSL_CTX_set_default_verify_paths(d->relay_ssl) == 1)
+		return 0;
+	e = ERR_get_error();
+	ERR_clear_error();
+	snprintf(err, errlen, "relay_tls_ca \"%s\": %s", ca && *ca ? ca : "(system)",
+	    e ? ERR_reason_error_string(e) : "cannot be read");
+	return -1;
+}
+
 static int
 relay_setup(struct deliver *d, const struct config *cf, char *err, size_t errlen)
 {
@@ -105,10 +133,12 @@ relay_setup(struct deliver *d, const struct config *cf, char *err, size_t errlen
 		return -1;
 	}
 	d->relay_tls = tls_level(cf->relay_tls);
+	if (d->relay_tls == SMTPC_TLS_VERIFY && relay_verify_setup(d, cf, err, errlen) < 0)
+		return -1;
 	if (cf->relay_user && *cf->relay_user) {
 		if (d->relay_tls == SMTPC_TLS_NONE) {
-			snprintf(err, errlen, "relay_user needs TLS: set relay_tls to may "
-			    "or require (AUTH is never sent in plain text)");
+			snprintf(err, errlen, "relay_user needs TLS: set relay_tls to "
+			    "verify, require or may (AUTH is never sent in plain text)");
 			return -1;
 		}
 		if (cf->relay_password_file == NULL || *cf->relay_password_file == '\0') {
@@ -167,6 +197,8 @@ deliver_free(struct deliver *d)
 	deliver_stop(d);
 	if (d->ssl)
 		SSL_CTX_free(d->ssl);
+	if (d->relay_ssl)
+		SSL_CTX_free(d->relay_ssl);
 	if (d->password)
 		memset(d->password, 0, strlen(d->password));
 	free(d->password);
@@ -499,6 +531,8 @@ send_to_targets(struct deliver *d, const struct outq_entry *e, struct target *t,
 	int all_perm = 1, stopping;
 
 	o.tls = d->use_relay ? d->relay_tls : d->mx_tls;
+	if (d->relay_ssl)
+		o.ssl = d->relay_ssl;
 	o.user = d->use_relay ? d->user : NULL;
 	o.password = d->password;
 	for (size_t i = 0; i < n; i++) {

@@ -391,11 +391,17 @@ dkimsign_generated(const struct dkimsign *d)
 char *
 dkimsign_zone_line(const struct dkimsign *d)
 {
+	return dkimsign_zone_line_of(d->name, d->record);
+}
+
+char *
+dkimsign_zone_line_of(const char *name, const char *record)
+{
 	struct sbuf b;
-	const char *p = d->record;
+	const char *p = record;
 
 	sbuf_init(&b, 0);
-	sbuf_printf(&b, "%s. IN TXT (", d->name);
+	sbuf_printf(&b, "%s. IN TXT (", name);
 	while (*p) {
 		size_t n = strlen(p);
 

@@ -14,6 +14,8 @@
  *   dkimsign_sign()     a DKIM-Signature field for a CRLF message; thread-safe
  *   dkimsign_record()   "v=DKIM1; k=rsa; p=..." ; dkimsign_name() the owner name
  *   dkimsign_zone_line() the record as a zone-file line (strings <= 255 octets)
+ * In mailtestd these run in the signer process only (signer.h); the
+ * daemon itself never calls dkimsign_new().
  *   dkimsign_free()
  * Errors: -1 / NULL with a message in err.  A key that does not match the
  * configured algorithm, an unreadable key, a bad selector or domain are
@@ -53,6 +55,8 @@ const char *dkimsign_name(const struct dkimsign *);	/* SELECTOR._domainkey.DOMAI
 const char *dkimsign_key_path(const struct dkimsign *);
 int	 dkimsign_generated(const struct dkimsign *);	/* 1: made by this dkimsign_new() */
 char	*dkimsign_zone_line(const struct dkimsign *);
+/* The same from the owner name and the record (signer.c, parent side). */
+char	*dkimsign_zone_line_of(const char *name, const char *record);
 
 /*
  * Inside the module (dkimsign_ed25519.c, see there for why): our

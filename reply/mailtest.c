@@ -18,6 +18,7 @@
 
 #include "../common/config.h"
 #include "../common/dns.h"
+#include "../common/idn.h"
 #include "../common/log.h"
 #include "../common/msg.h"
 #include "../common/util.h"
@@ -403,7 +404,7 @@ cmd_dns_check(int argc, char **argv)
 	size_t nsel = 0;
 	long timeout = 0;
 	int c, json = 0, suggest = 0, rc;
-	char err[512], *out;
+	char err[512], *out, *alabel = NULL;
 
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -473,7 +474,16 @@ cmd_dns_check(int argc, char **argv)
 	}
 	vc.dns = dns;
 	vc.public_suffix_list = cf.public_suffix_list;
-	if (dnscheck_run(&vc, argv[optind], sel, nsel, &res) < 0) {
+	/* a domain in U-labels is checked under its A-label name (RFC 8616) */
+	if (idn_to_ascii(argv[optind], &alabel, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s dns-check: %s: not a valid internationalized "
+		    "domain name: %s\n", progname, argv[optind], err);
+		rc = 2;
+		dns_resolver_free(dns);
+		config_free(&cf);
+		return rc;
+	}
+	if (dnscheck_run(&vc, alabel ? alabel : argv[optind], sel, nsel, &res) < 0) {
 		fprintf(stderr, "%s dns-check: %s\n", progname, res.error);
 		rc = 2;
 		goto out_free;
@@ -493,6 +503,7 @@ out_free:
 	dnscheck_result_free(&res);
 	dns_resolver_free(dns);
 	config_free(&cf);
+	free(alabel);
 	return rc;
 }
 

@@ -141,6 +141,25 @@ dkim_overall(json_t *report)
 	return jget(json_array_get(a, 0), "result", NULL);
 }
 
+/* The envelope's received_at (RFC 3339 UTC, as the daemon writes it) in
+ * seconds since the epoch: a report's "created", so that the list is in the
+ * order the messages arrived, not the order the workers finished.  0 (the
+ * store then takes the current time) when absent, as for mailtest verify. */
+static int64_t
+received_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
 void
 record_row_from_report(struct store_row *r, const char *id, json_t *report)
 {
@@ -166,6 +185,7 @@ record_row_from_report(struct store_row *r, const char *id, json_t *report)
 	r->verdict[STORE_DMARC] = nz_dup(jget(report, "dmarc", "result"));
 	r->verdict[STORE_ADSP] = nz_dup(jget(report, "adsp", "result"));
 	r->verdict[STORE_IPREV] = nz_dup(jget(report, "iprev", "result"));
+	r->created = received_time(jget(report, "envelope", "received_at"));
 }
 
 /* Frees what record_row_from_report() allocated (not report/headers). */

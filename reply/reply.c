@@ -35,6 +35,7 @@
 #include "record.h"
 #include "reply.h"
 #include "report.h"
+#include "signer.h"
 
 #define ORIG_HEADER_SCAN	(1024 * 1024)	/* where to look for the end of an unparsable header */
 
@@ -45,7 +46,7 @@ struct reply_ctx {
 	char		*hostname;	/* owned */
 	char		*authserv_id;	/* owned */
 	char		*report_from;	/* owned */
-	struct dkimsign	*signer;	/* owned */
+	struct signer	*signer;	/* owned: the signing process (signer.h) */
 	struct rate	*rate;		/* owned */
 	struct deliver	*deliver;	/* owned */
 	int		 started;
@@ -128,8 +129,14 @@ make_dir(const char *spool, const char *sub, const char *user, char *err, size_t
 	return rc;
 }
 
-static int
-signer_setup(struct reply_ctx *r, const struct config *cf, char *err, size_t errlen)
+/*
+ * The report-signing key lives in a process of its own (signer.h): this
+ * process never opens the key file.  Called before privileges are dropped
+ * and before any thread starts.
+ */
+int
+reply_signer_start(struct reply_ctx *r, const struct config *cf,
+    const struct signer_user *u, char *err, size_t errlen)
 {
 	struct dkimsign_config dc;
 	char domain[256];
@@ -141,15 +148,15 @@ signer_setup(struct reply_ctx *r, const struct config *cf, char *err, size_t err
 	dc.selector = cf->dkim_sign_selector;
 	dc.domain = domain;
 	dc.algorithm = cf->dkim_sign_algorithm;
-	if ((r->signer = dkimsign_new(&dc, err, errlen)) == NULL)
+	if ((r->signer = signer_start(&dc, u, err, errlen)) == NULL)
 		return -1;
-	zone = dkimsign_zone_line(r->signer);
-	if (dkimsign_generated(r->signer))
+	zone = signer_zone_line(r->signer);
+	if (signer_generated(r->signer))
 		log_warn(NULL, "reply", "dkim-key generated key=%s: publish %s",
-		    dkimsign_key_path(r->signer), zone);
+		    signer_key_path(r->signer), zone);
 	else
 		log_info(NULL, "reply", "dkim-key key=%s record=%s",
-		    dkimsign_key_path(r->signer), zone);
+		    signer_key_path(r->signer), zone);
 	free(zone);
 	return 0;
 }
@@ -174,8 +181,6 @@ reply_ctx_new(const struct config *cf, struct dns_resolver *dns, char *err, size
 	if (record_open(cf, 0, err, errlen) < 0)
 		goto out_fail;
 	r->record_open = 1;
-	if (signer_setup(r, cf, err, errlen) < 0)
-		goto out_fail;
 	ratelog = xasprintf("%s/ratelimit.log", cf->spool_dir);
 	r->rate = rate_open(ratelog, cf->rate_per_address, cf->rate_per_domain,
 	    cf->rate_per_ip, time(NULL), err, errlen);
@@ -200,7 +205,7 @@ reply_ctx_free(struct reply_ctx *r)
 	if (r->deliver)
 		deliver_free(r->deliver);
 	rate_close(r->rate);
-	dkimsign_free(r->signer);
+	signer_stop(r->signer);
 	if (r->record_open)
 		record_close(r->spool_dir);
 	config_free(&r->pcf);
@@ -293,7 +298,10 @@ queue_report(struct reply_ctx *r, const struct spool_env *env, const char *msg,
 	mr.orig_header = msg;
 	mr.orig_header_len = orig_header_len(msg, msglen);
 	mail = mime_compose(&mr, &len);
-	if ((sig = dkimsign_sign(r->signer, mail, len, env->id, err, sizeof(err))) == NULL)
+	if (r->signer == NULL)
+		snprintf(err, sizeof(err), "no signer process");
+	if ((sig = r->signer ? signer_sign(r->signer, mail, len, env->id, err,
+	    sizeof(err)) : NULL) == NULL)
 		log_err(env->id, "reply", "dkim-sign failed, sending unsigned: %s", err);
 	str_copy(e.id, env->id, sizeof(e.id));
 	e.rcpt = (char *)rcpt;

@@ -5,8 +5,10 @@
  * threads (MX or relay, STARTTLS, retries with back-off).
  *
  * Entry points:
- *   reply_ctx_new()   at start-up, before privileges are dropped (reads the
- *                     report-signing key)
+ *   reply_ctx_new()   at start-up, before privileges are dropped
+ *   reply_signer_start()  then, before the drop and before any thread: forks
+ *                     the process that holds the report-signing key
+ *                     (signer.h); this process never reads the key
  *   reply_process()   on a worker thread, after verify_run(); returns 0 once
  *                     the outcome is durable (report queued, or suppressed
  *                     and recorded with its reason) - only then may the
@@ -37,10 +39,13 @@
 
 struct dns_resolver;
 struct reply_ctx;
+struct signer_user;
 
 struct reply_ctx *reply_ctx_new(const struct config *, struct dns_resolver *,
 	    char *err, size_t errlen);
 void	 reply_ctx_free(struct reply_ctx *);
+int	 reply_signer_start(struct reply_ctx *, const struct config *,
+	    const struct signer_user *, char *err, size_t errlen);
 int	 reply_process(struct reply_ctx *, const struct spool_env *, const char *msg,
 	    size_t msglen, const struct verify_result *);
 int	 reply_start(struct reply_ctx *);

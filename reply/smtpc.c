@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct conn {
 	char		 buf[4096];
 	size_t		 len, off;
 	int		 caps;
+	char		 tls_why[128];	/* why the handshake failed, "" = not said */
 };
 
 struct reply {
@@ -298,13 +300,32 @@ static int
 starttls(struct conn *c, const struct smtpc_opts *o, struct smtpc_result *r)
 {
 	struct in6_addr a;
+	int is_ip;
 
 	if ((c->ssl = SSL_new(o->ssl)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
 		return -1;
-	if (o->peer_name && inet_pton(AF_INET, o->peer_name, &a) != 1 &&
-	    inet_pton(AF_INET6, o->peer_name, &a) != 1)
+	is_ip = o->peer_name && (inet_pton(AF_INET, o->peer_name, &a) == 1 ||
+	    inet_pton(AF_INET6, o->peer_name, &a) == 1);
+	if (o->peer_name && !is_ip)
 		SSL_set_tlsext_host_name(c->ssl, o->peer_name);
+	if (o->tls == SMTPC_TLS_VERIFY) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+
+		if (o->peer_name == NULL || (is_ip ?
+		    X509_VERIFY_PARAM_set1_ip_asc(vp, o->peer_name) :
+		    SSL_set1_host(c->ssl, o->peer_name)) != 1) {
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			return -1;
+		}
+		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+	}
 	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+
+		if (o->tls == SMTPC_TLS_VERIFY && v != X509_V_OK)
+			snprintf(c->tls_why, sizeof(c->tls_why), "certificate "
+			    "not accepted: %s", X509_verify_cert_error_string(v));
 		ERR_clear_error();
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -413,7 +434,8 @@ session_open(struct conn *c, const struct smtpc_opts *o, int use_tls,
 		    starttls(c, o, r) < 0) {
 			*tls_failed = 1;
 			result_set(r, SMTPC_TEMP, 1, "starttls", rp.code, "STARTTLS failed%s%s",
-			    rp.code && rp.code != 220 ? ": " : "", rp.code != 220 ? rp.text : "");
+			    rp.code != 220 ? (rp.code ? ": " : "") : c->tls_why[0] ? ": " : "",
+			    rp.code != 220 ? rp.text : c->tls_why);
 			return -1;
 		}
 		if (ehlo(c, o, &rp) < 0 || rp.code != 250) {
@@ -426,9 +448,10 @@ session_open(struct conn *c, const struct smtpc_opts *o, int use_tls,
 			return -1;
 		}
 	}
-	if (o->tls == SMTPC_TLS_REQUIRE && c->ssl == NULL) {
+	if ((o->tls == SMTPC_TLS_REQUIRE || o->tls == SMTPC_TLS_VERIFY) && c->ssl == NULL) {
 		result_set(r, SMTPC_TEMP, 1, "starttls", 0, "TLS is required (relay_tls "
-		    "require) and the server does not offer STARTTLS");
+		    "%s) and the server does not offer STARTTLS",
+		    o->tls == SMTPC_TLS_VERIFY ? "verify" : "require");
 		return -1;
 	}
 	if (o->user && *o->user) {

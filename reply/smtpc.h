@@ -27,7 +27,10 @@
 #define SMTPC_REPLY_LINES_MAX	100
 #define SMTPC_TEXT_MAX		400
 
-enum smtpc_tls { SMTPC_TLS_NONE, SMTPC_TLS_MAY, SMTPC_TLS_REQUIRE };
+/* VERIFY: REQUIRE, and the peer's certificate must chain to a CA of the
+ * context (SSL_VERIFY_PEER) and name peer_name (RFC 6125; an IP address
+ * against the certificate's IP addresses). */
+enum smtpc_tls { SMTPC_TLS_NONE, SMTPC_TLS_MAY, SMTPC_TLS_REQUIRE, SMTPC_TLS_VERIFY };
 enum smtpc_status { SMTPC_SENT, SMTPC_TEMP, SMTPC_PERM };
 
 struct smtpc_opts {

@@ -39,6 +39,7 @@
 #include "../reply/http.h"
 #include "../reply/record.h"
 #include "../reply/reply.h"
+#include "../reply/signer.h"
 #include "metrics_http.h"
 #include "server.h"
 #include "spooler.h"
@@ -97,28 +98,32 @@ daemon_user_lookup(const struct config *cf, struct daemon_user *u, char *err, si
 }
 
 static const struct daemon_user *daemon_chown_user;
-static const char *daemon_chown_skip;
+static const char *daemon_chown_skip[2];
 
 static int
 daemon_chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	if (type == FTW_D && strcmp(path, daemon_chown_skip) == 0)
-		return FTW_SKIP_SUBTREE;	/* the TLS key stays root's */
+	/* the TLS key and a generated report-signing key stay root's */
+	if (type == FTW_D && (strcmp(path, daemon_chown_skip[0]) == 0 ||
+	    strcmp(path, daemon_chown_skip[1]) == 0))
+		return FTW_SKIP_SUBTREE;
 	if (lchown(path, daemon_chown_user->uid, daemon_chown_user->gid) < 0)
 		log_warn("-", "mailtestd", "chown %s: %s", path, strerror(errno));
 	return FTW_CONTINUE;
 }
 
-/* The spool belongs to the unprivileged user (except tls/). */
+/* The spool belongs to the unprivileged user (except tls/ and dkim/). */
 static void
 daemon_spool_chown(const char *dir, const struct daemon_user *u)
 {
-	char *skip = xasprintf("%s/tls", dir);
+	char *tls = xasprintf("%s/tls", dir), *dkim = xasprintf("%s/dkim", dir);
 
 	daemon_chown_user = u;
-	daemon_chown_skip = skip;
+	daemon_chown_skip[0] = tls;
+	daemon_chown_skip[1] = dkim;
 	nftw(dir, daemon_chown_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
-	free(skip);
+	free(tls);
+	free(dkim);
 }
 
 static int
@@ -226,6 +231,22 @@ daemon_prepare(struct daemon *d, char *err, size_t errlen)
 	if (d->user.drop)
 		daemon_spool_chown(d->cf.spool_dir, &d->user);
 	return 0;
+}
+
+/*
+ * The report-signing key's own process (reply/signer.h), forked after
+ * daemon() (it must be our child, and dies with us) and before the drop
+ * and the threads; it drops to the same user itself once it holds the key.
+ */
+static int
+daemon_signer_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct signer_user su;
+
+	su.drop = d->user.drop;
+	su.uid = d->user.uid;
+	su.gid = d->user.gid;
+	return reply_signer_start(d->reply, &d->cf, &su, err, errlen);
 }
 
 /* After the drop: the loop, the threads, the recovery. */
@@ -351,7 +372,8 @@ main(int argc, char **argv)
 		}
 		log_open("mailtestd", 0, log_level_from_name(d.cf.log_level));
 	}
-	if (d.user.drop && daemon_drop_privileges(&d.user, err, sizeof(err)) < 0)
+	if (daemon_signer_start(&d, err, sizeof(err)) < 0 ||
+	    (d.user.drop && daemon_drop_privileges(&d.user, err, sizeof(err)) < 0))
 		goto out;
 	if (daemon_start(&d, err, sizeof(err)) < 0)
 		goto out;

@@ -624,6 +624,23 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 }
 
 /*
+ * A partial command line must be complete within smtp_idle_timeout of the
+ * moment it was first seen.  The idle timeout alone restarts with every
+ * octet, so a client trickling one octet at a time (slowloris) would hold
+ * its session for ever; Postfix's smtpd_per_record_deadline does the same.
+ * The session timer is free in the command states (it serves the greet
+ * pause before them and the DATA watchdog after).
+ */
+static void
+smtp_line_deadline_start(struct smtp_session *s)
+{
+	struct timeval tv = { s->srv->cf->smtp_idle_timeout, 0 };
+
+	if (!evtimer_pending(s->timer, NULL))
+		evtimer_add(s->timer, &tv);
+}
+
+/*
  * One command line out of the input.  The limit holds before a line is
  * complete (STYLE 6): past smtp_max_line octets without CRLF the rest of
  * the line is discarded and refused.  Returns 1 when a line was handled,
@@ -644,8 +661,11 @@ smtp_line_input(struct smtp_session *s, struct evbuffer *in)
 			evbuffer_drain(in, evbuffer_get_length(in));
 			s->skip_line = 1;
 		}
+		smtp_line_deadline_start(s);
 		return 0;
 	}
+	/* a whole line: its deadline is met (DATA starts its own watchdog) */
+	evtimer_del(s->timer);
 	len = (size_t)pos.pos;
 	if (s->skip_line || len + eol_len > max) {
 		/* RFC 5321 4.5.3.1.4: 512 octets with the CRLF */
@@ -1026,6 +1046,14 @@ smtp_timer_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		smtp_watchdog_start(s);
+		break;
+	case SMTP_ST_GREETED:
+	case SMTP_ST_HELO:
+	case SMTP_ST_MAIL:
+	case SMTP_ST_RCPT:
+		/* smtp_line_deadline_start(): a line that never ends */
+		smtp_close(s, "command-timeout", "421 4.4.2 %s Error: timeout exceeded "
+		    "(command line not complete)", cf->hostname);
 		break;
 	default:
 		break;

@@ -46,8 +46,8 @@ struct spooler_job {
 
 typedef void spooler_done_fn(struct spooler_job *, void *arg);
 
-struct spooler *spooler_new(struct spool *, struct workers *, struct event_base *,
-	    spooler_done_fn *, void *arg);
+struct spooler *spooler_new(struct spool *spool, struct workers *w,
+	    struct event_base *base, spooler_done_fn *done, void *arg);
 int	 spooler_start(struct spooler *);
 void	 spooler_submit(struct spooler *, struct spooler_job *);
 void	 spooler_stop(struct spooler *);

@@ -5,7 +5,9 @@
 #   all       unit, then pytest
 #   valgrind  unit tests and a batch verification of every corpus under valgrind
 # Environment: MAILTEST_BINDIR (bin), MAILTEST_TESTBIN (build/tests),
-# MAILTEST_SAN=1 for the sanitizer build, MAILTEST_CONFORMANCE (../shared/conformance).
+# MAILTEST_SAN=1 for the sanitizer build, MAILTEST_CONFORMANCE (../shared/conformance),
+# MAILTEST_JOBS: pytest processes (pytest-xdist, one test file per process;
+# default 4, as the suites mostly wait on sockets and timers; 1: no xdist).
 set -eu
 cd "$(dirname "$0")/.."
 : "${MAILTEST_BINDIR:=bin}"
@@ -18,6 +20,11 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_s
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 label="normal build"
+: "${MAILTEST_JOBS:=4}"
+jobs=""
+if [ "$MAILTEST_JOBS" -gt 1 ] && "$PYTHON" -c 'import xdist' 2>/dev/null; then
+	jobs="-n $MAILTEST_JOBS --dist loadfile"
+fi
 [ "${MAILTEST_SAN:-0}" = 1 ] && label="ASan+UBSan build"
 
 run_unit() {
@@ -35,7 +42,7 @@ run_unit() {
 
 run_pytest() {
 	echo "== end-to-end and conformance suites ($label)"
-	"$PYTHON" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} tests
+	"$PYTHON" -m pytest -q -p no:cacheprovider $jobs ${PYTEST_ARGS:-} tests
 }
 
 run_valgrind() {
@@ -43,7 +50,7 @@ run_valgrind() {
 	MAILTEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(pwd)/tests/valgrind.supp"
 	export MAILTEST_WRAPPER
 	run_unit
-	"$PYTHON" -m pytest -q -p no:cacheprovider -m valgrind tests
+	"$PYTHON" -m pytest -q -p no:cacheprovider $jobs -m valgrind tests
 }
 
 case "${1:-all}" in

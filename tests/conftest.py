@@ -86,9 +86,30 @@ def conformance():
     return CONFORMANCE
 
 
+@pytest.fixture
+def counts(record_property):
+    """counts(line): a line for the run's 'agreement counts' section (the
+    conformance and oracle pass counts).  Kept as a user property, so it
+    reaches the terminal from pytest-xdist workers too."""
+    lines = []
+    record_property('mailtest_counts', lines)
+    return lines.append
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _skipped_conformance:
-        tr = terminalreporter
+    tr = terminalreporter
+    lines = []
+    for rep in tr.stats.get('passed', []) + tr.stats.get('failed', []):
+        for key, value in getattr(rep, 'user_properties', ()):
+            if key == 'mailtest_counts' and rep.when == 'call':
+                lines.extend(value)
+    if lines:
+        tr.section('agreement counts', sep='-')
+        for line in lines:
+            tr.line(line)
+    # under pytest-xdist the skip happened in a worker: look again here
+    if _skipped_conformance or not os.path.isdir(CONFORMANCE):
+        _skipped_conformance.append(CONFORMANCE)
         tr.section('CONFORMANCE SUITES SKIPPED', sep='!', bold=True, red=True)
         tr.line('The public conformance material was not found at %s.' % _skipped_conformance[0])
         tr.line('The RFC 7208 / RFC 6376 / RFC 8463 / DMARC suites did NOT run.')

@@ -17,7 +17,9 @@ asked).  Semantics (see ../shared/conformance/spf/SOURCES.md):
   * mailtest extensions: {AD: true} sets the AD bit on answers for the name;
     {TTL: n} sets its TTL (default 300); {GARBAGE: true} answers with random
     bytes; {TRUNCATE: true} sets TC on every UDP answer (forces TCP);
-    {BADID: true} answers with a wrong ID first, then the right answer.
+    {BADID: true} answers with a wrong ID first, then the right answer;
+    {CUT: true} answers with only the first half of the real answer's
+    octets and no TC bit (a message truncated in transit), over UDP and TCP.
 
 Names are matched on raw label bytes, without regard to ASCII case.
 
@@ -92,7 +94,7 @@ class Zone:
                     fl['timeout'] = bool(v)
                 elif t == 'RCODE':
                     fl['rcode'] = int(v)
-                elif t in ('AD', 'TTL', 'GARBAGE', 'TRUNCATE', 'BADID'):
+                elif t in ('AD', 'TTL', 'GARBAGE', 'TRUNCATE', 'BADID', 'CUT'):
                     fl[t.lower()] = v
                 elif t in TYPES:
                     lst = recs.setdefault(t, [])
@@ -238,7 +240,15 @@ class DNSServer:
             reply.add_auth(RR('invalid', QTYPE.SOA, ttl=ttl,
                               rdata=SOA('ns.invalid', 'hostmaster.invalid',
                                         (1, 3600, 600, 86400, ttl))))
-        out = reply.pack()
+        try:
+            out = reply.pack()
+        except struct.error:
+            # a zone too big for one DNS message (over 64 KiB): SERVFAIL,
+            # rather than a dead server thread
+            out = DNSRecord(DNSHeader(id=req.header.id, qr=1, aa=1, ra=1,
+                                      rcode=RCODE.SERVFAIL), q=q).pack()
+        if fl.get('cut'):
+            return out[:len(out) // 2]
         if not tcp and (fl.get('truncate') or len(out) > 1232):
             reply = DNSRecord(DNSHeader(id=req.header.id, qr=1, aa=1, ra=1,
                                         tc=1, rcode=rcode), q=q)

@@ -116,7 +116,7 @@ def agree(ours, oracle):
     return ours['result'] != 'pass'
 
 
-def test_python3_dkim_agreement(mailtest, dns, tmp_path, capsys):
+def test_python3_dkim_agreement(mailtest, dns, tmp_path, counts):
     z = zone()
     dns.set_zone(z)
     cases = corpus() + opendkim_corpus()
@@ -144,11 +144,10 @@ def test_python3_dkim_agreement(mailtest, dns, tmp_path, capsys):
             else:
                 bad.append('%s [sig %d]: dkimpy %s, mailtest %s (%s)' %
                            (label, k, v, o['result'], o['reason']))
-    with capsys.disabled():
-        print('\npython3-dkim agreement: %d/%d signatures (%d messages)' %
-              (agreed, nsig, len(cases)))
-        for b in bad:
-            print('  DISAGREE ' + b)
+    counts('python3-dkim agreement: %d/%d signatures (%d messages)' %
+           (agreed, nsig, len(cases)))
+    for b in bad:
+        counts('  DISAGREE ' + b)
     assert not bad
     # the corpus exercises both verdicts, for both key types
     results = [s['result'] for r in reports for s in r['dkim']]

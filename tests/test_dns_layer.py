@@ -39,6 +39,8 @@ ZONE = {
     'trunc.example.com': [{'TXT': 'small'}, {'TRUNCATE': True}],
     'badid.example.com': [{'A': '192.0.2.4'}, {'BADID': True}],
     'garbage.example.com': [{'GARBAGE': True}],
+    'cut.example.com': [{'CUT': True}, {'TXT': 'v=spf1 -all'}],
+    'cutnodata.example.com': [{'CUT': True}],
     'ttl0.example.com': [{'A': '192.0.2.5'}, {'TTL': 0}],
     'with space.example.com': [{'A': '192.0.2.6'}],
     '1.2.0.192.in-addr.arpa': [{'PTR': 'example.com'}],
@@ -136,6 +138,15 @@ def test_wrong_id_ignored(dns):
 def test_garbage_answer_is_tempfail(dns):
     out = q(dns, 'garbage.example.com', 'A')
     assert 'status=tempfail' in out
+
+
+def test_message_cut_short_is_tempfail(dns):
+    """RFC 1035 4.1.1: a reply shorter than its header's counts (no TC bit)
+    is malformed, whether the cut is in the answer or, for an answer-less
+    reply, in the authority section: never a NODATA verdict."""
+    for name in ('cut.example.com', 'cutnodata.example.com'):
+        out = q(dns, name, 'TXT')
+        assert 'status=tempfail' in out, (name, out)
 
 
 def test_raw_label_bytes(dns):

@@ -398,6 +398,79 @@ def test_relay_with_starttls_and_auth(tmp_path, dns, zone, tls_context):
         s.stop()
 
 
+@pytest.fixture(scope='module')
+def relay_pki(tmp_path_factory):
+    """A CA and a relay certificate it signed, naming 127.0.0.1 and relay.test."""
+    d = tmp_path_factory.mktemp('pki')
+    ca_key, ca, key, csr, crt = (str(d / n) for n in
+                                 ('ca.key', 'ca.pem', 'relay.key', 'relay.csr', 'relay.pem'))
+    run = lambda *a: subprocess.run(['openssl'] + list(a), check=True, capture_output=True)  # noqa: E731
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', ca_key, '-out', ca,
+        '-days', '2', '-subj', '/CN=mailtest test CA')
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr,
+        '-subj', '/CN=relay.test')
+    ext = d / 'ext'
+    ext.write_text('subjectAltName=IP:127.0.0.1,DNS:relay.test\n')
+    run('x509', '-req', '-in', csr, '-CA', ca, '-CAkey', ca_key, '-CAcreateserial',
+        '-out', crt, '-days', '2', '-extfile', str(ext))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    return ca, ctx
+
+
+def mkdir(p):
+    p.mkdir()
+    return p
+
+
+def test_relay_tls_verify(tmp_path, dns, zone, relay_pki, tls_context):
+    """relay_tls verify: the relay's certificate must chain to relay_tls_ca
+    and name the relay; otherwise nothing is sent, not even AUTH."""
+    ca, good_ctx = relay_pki
+    pw = tmp_path / 'pw'
+    pw.write_text('s3cret\n')
+    good = Sink(tls_context=good_ctx, auth={'mt': 's3cret'}).start()
+    try:
+        env = ReplyEnv(mkdir(tmp_path / 'a'), dns, 9, relay='127.0.0.1:%d' % good.port,
+                       relay_tls='verify', relay_tls_ca=ca, relay_user='mt',
+                       relay_password_file=str(pw))
+        env.run([message()], mail_from='someone@unrouted.example')
+        assert good.wait(1)
+        assert good.messages[0]['tls'] is True and good.messages[0]['auth'] is True
+        # the same relay checked against the system's CAs: not trusted
+        env = ReplyEnv(mkdir(tmp_path / 'b'), dns, 9, relay='127.0.0.1:%d' % good.port,
+                       relay_tls='verify', relay_user='mt', relay_password_file=str(pw))
+        ids, err = env.run([message()], wait='due')
+        assert len(good.messages) == 1 and env.outbound() == ids
+        assert 'STARTTLS failed: certificate not accepted: unable to get local issuer' in err
+    finally:
+        good.stop()
+    # a self-signed certificate for another name (CN=sink.test), the CA given
+    # is its own: it chains, but does not name 127.0.0.1
+    other = Sink(tls_context=tls_context, auth={'mt': 's3cret'}).start()
+    try:
+        env = ReplyEnv(mkdir(tmp_path / 'c'), dns, 9, relay='127.0.0.1:%d' % other.port,
+                       relay_tls='verify', relay_tls_ca=tls_context.cert_files[0],
+                       relay_user='mt', relay_password_file=str(pw))
+        ids, err = env.run([message()], wait='due')
+        assert other.messages == [] and env.outbound() == ids
+        assert 'certificate not accepted: IP address mismatch' in err
+        # require takes the same certificate
+        env.conf['relay_tls'] = 'require'
+        env.write()
+        env.run([message()], wait='all')
+        assert other.wait(1) and other.messages[0]['tls'] is True
+    finally:
+        other.stop()
+
+
+def test_relay_tls_ca_unreadable_is_a_config_error(tmp_path, dns, zone):
+    env = ReplyEnv(tmp_path, dns, 9, relay='127.0.0.1:9', relay_tls='verify',
+                   relay_tls_ca=str(tmp_path / 'missing.pem'))
+    ids, err = env.run([message()], expect_rc=1, wait='none')
+    assert 'relay_tls_ca "%s"' % (tmp_path / 'missing.pem') in err
+
+
 def test_relay_auth_login(tmp_path, dns, zone, tls_context):
     s = Sink(tls_context=tls_context, auth={'mt': 'p w'}, auth_exclude=['PLAIN']).start()
     try:

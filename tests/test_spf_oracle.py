@@ -128,7 +128,7 @@ def _pyspf(srv, ip, mail_from, helo):
 
 
 @pytest.mark.conformance
-def test_python3_spf_agreement(conformance, verify, dns, capsys):
+def test_python3_spf_agreement(conformance, verify, dns, counts):
     cases = _suite_cases() + _own_cases()
     assert len(cases) > 203
     disagree = {}
@@ -139,11 +139,10 @@ def test_python3_spf_agreement(conformance, verify, dns, capsys):
         ours = out['spf']['result']
         if theirs != ours:
             disagree[cid] = (ours, theirs)
-    with capsys.disabled():
-        print('\npython3-spf agreement: %d/%d' % (len(cases) - len(disagree), len(cases)))
-        for cid, (ours, theirs) in sorted(disagree.items()):
-            print('  %s: mailtest %s, python3-spf %s - %s' % (
-                cid, ours, theirs, KNOWN.get(cid, 'NOT EXPLAINED')))
+    counts('python3-spf agreement: %d/%d' % (len(cases) - len(disagree), len(cases)))
+    for cid, (ours, theirs) in sorted(disagree.items()):
+        counts('  %s: mailtest %s, python3-spf %s - %s' % (
+            cid, ours, theirs, KNOWN.get(cid, 'NOT EXPLAINED')))
     unexplained = sorted(set(disagree) - set(KNOWN))
     assert not unexplained, 'disagreements without an RFC reason: %s' % (
         {c: disagree[c] for c in unexplained})

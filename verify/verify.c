@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../common/dns.h"
+#include "../common/idn.h"
 #include "../common/msg.h"
 #include "../common/util.h"
 #include "adsp.h"
@@ -126,10 +127,39 @@ spf_copy(struct spf_check *dst, const struct spf_check *src)
 	}
 }
 
+/*
+ * RFC 8616 3: SPF evaluates U-labels in MAIL FROM and HELO as A-labels.
+ * The ASCII form of in's identities in *ascii (borrowing what needs no
+ * change; idn_free_input() frees the rest).  A name that is not a valid
+ * IDN stays as it is: check_host() then finds it malformed (permerror or
+ * none, RFC 7208 4.3) and says so.
+ */
 static void
-run_spf(struct verify_ctx *c, const struct verify_input *in, struct verify_result *r)
+idn_input(const struct verify_input *in, struct verify_input *ascii, char **own)
 {
-	char *helo_sender = NULL;
+	char err[128], *d;
+	const char *at;
+
+	*ascii = *in;
+	own[0] = own[1] = NULL;
+	if (in->helo && idn_to_ascii(in->helo, &d, err, sizeof(err)) == 0 && d)
+		ascii->helo = own[0] = d;
+	if (in->mail_from && (at = strrchr(in->mail_from, '@')) != NULL &&
+	    idn_to_ascii(at + 1, &d, err, sizeof(err)) == 0 && d) {
+		own[1] = xasprintf("%.*s@%s", (int)(at - in->mail_from), in->mail_from, d);
+		ascii->mail_from = own[1];
+		free(d);
+	}
+}
+
+static void
+run_spf(struct verify_ctx *c, const struct verify_input *orig, struct verify_result *r)
+{
+	char *helo_sender = NULL, *own[2];
+	struct verify_input ascii;
+	const struct verify_input *in = &ascii;
+
+	idn_input(orig, &ascii, own);
 
 	if (helo_is_name(in->helo)) {
 		helo_sender = xasprintf("postmaster@%s", in->helo);
@@ -159,6 +189,8 @@ run_spf(struct verify_ctx *c, const struct verify_input *in, struct verify_resul
 		spf_none(&r->spf, "helo", "null sender and no HELO name to check");
 	}
 	free(helo_sender);
+	free(own[0]);
+	free(own[1]);
 }
 
 /* The single author (RFC 5322 3.6.2; RFC 9989 requires exactly one). */
@@ -195,7 +227,15 @@ find_author(const struct msg *m, struct verify_result *r, char *err, size_t errl
 		return NULL;
 	}
 	r->from_address = xstrdup(a[0].addr);
-	r->from_domain = xstrdup(a[0].domain);
+	/* RFC 8616 5: DMARC looks up and aligns the A-label form */
+	if (idn_to_ascii(a[0].domain, &r->from_domain, perr, sizeof(perr)) < 0) {
+		snprintf(err, errlen, "the From: domain is not a valid "
+		    "internationalized domain name (RFC 8616): %s", perr);
+		msg_addrs_free(a, n);
+		return NULL;
+	}
+	if (r->from_domain == NULL)
+		r->from_domain = xstrdup(a[0].domain);
 	msg_addrs_free(a, n);
 	return r->from_domain;
 }

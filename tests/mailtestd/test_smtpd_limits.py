@@ -176,6 +176,38 @@ def test_idle_timeout(smtpd_factory):
     assert 'reason=idle-timeout' in d.wait_log('disconnect')
 
 
+def test_partial_command_line_deadline(smtpd_factory):
+    """Slowloris: a command line trickled one octet at a time, each well
+    within the idle timeout, is closed once the line has been incomplete
+    for smtp_idle_timeout (the idle timeout alone restarts on every octet)."""
+    d = smtpd_factory(smtp_idle_timeout='1s')
+    c = smtpscript.Client(d.port)
+    c.expect(220)
+    c.sock.settimeout(0.25)
+    got = None
+    for ch in 'EHLO slowly.example' * 3:        # 57 octets, never a CRLF
+        try:
+            c.sendraw(ch)
+            got = c.reply()
+            break
+        except socket.timeout:
+            continue
+    c.sock.settimeout(10)
+    assert got and got[1][0].startswith('421 4.4.2') and 'not complete' in got[1][0], got
+    c.expect_closed()
+    assert 'reason=command-timeout' in d.wait_log('disconnect')
+    # whole lines, however slowly they come within the idle timeout, are served
+    c = smtpscript.Client(d.port)
+    c.expect(220)
+    for _ in range(3):
+        c.sendraw('NO')
+        time.sleep(0.4)
+        c.sendraw('OP\r\n')
+        c.expect(250)
+        time.sleep(0.4)
+    c.close()
+
+
 def test_data_timeout(smtpd_factory):
     d = smtpd_factory(smtp_data_timeout='2s', smtp_min_data_rate=0)
     c = smtpscript.Client(d.port)

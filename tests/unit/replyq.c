@@ -32,6 +32,7 @@
 #include "../../common/spool.h"
 #include "../../common/util.h"
 #include "../../reply/reply.h"
+#include "../../reply/signer.h"
 #include "../../verify/verify.h"
 
 struct opts {
@@ -187,6 +188,7 @@ main(int argc, char **argv)
 	struct opts o = { .rcpt = "check@localhost", .wait = "all", .deadline = 30 };
 	struct config cf;
 	struct dns_config dc = { 0 };
+	struct signer_user su = { 0 };
 	struct verify_config vcf = { 0 };
 	struct dns_resolver *dns;
 	struct verify_ctx *vc;
@@ -243,6 +245,10 @@ main(int argc, char **argv)
 	vcf.domain_check = cf.domain_check;
 	vc = verify_ctx_new(&vcf, err, sizeof(err));
 	rc = vc ? reply_ctx_new(&cf, dns, err, sizeof(err)) : NULL;
+	if (rc != NULL && reply_signer_start(rc, &cf, &su, err, sizeof(err)) < 0) {
+		reply_ctx_free(rc);
+		rc = NULL;
+	}
 	if (rc == NULL) {
 		fprintf(stderr, "replyq: %s\n", err);
 		verify_ctx_free(vc);

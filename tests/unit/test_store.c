@@ -20,11 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "../../common/store.h"
 #include "../../common/util.h"
+#include "../../reply/record.h"
 #include "t.h"
 
 #define NTHREADS	8
@@ -223,6 +225,43 @@ t_list(struct store *s, const char *kind)
 		q.nverdict = 1;
 		T_EQ_INT(count(s, &q, &more), 1, L("tag and verdict"));
 	}
+	{
+		/* one second, stored out of arrival order: the ids decide */
+		struct store_query q = { .since = 700, .limit = 10 };
+
+		row_fill(&r, "C00000000002", 700, NULL, "d.example", "pass");
+		T_EQ_INT(store_put(s, &r, err, sizeof(err)), 0, L("put later id first"));
+		row_fill(&r, "C00000000001", 700, NULL, "d.example", "pass");
+		T_EQ_INT(store_put(s, &r, err, sizeof(err)), 0, L("put earlier id second"));
+		T_EQ_INT(store_list(s, &q, &rows, &n, &more, err, sizeof(err)), 0, L("list 700"));
+		T_EQ_INT(n, 2, L("two in the second"));
+		T_EQ_STR(n ? rows[0].id : NULL, "C00000000002", L("same second: later id first"));
+		store_rows_free(rows, n);
+	}
+}
+
+/* A report's created time is when the daemon received the message. */
+static void
+t_record_created(const char *kind)
+{
+	struct store_row r;
+	json_t *rep;
+
+	rep = json_pack("{s:{s:s}}", "envelope", "received_at", "2026-11-27T03:04:05Z");
+	record_row_from_report(&r, "D00000000001", rep);
+	T_EQ_INT(r.created, 1795748645, L("created = envelope received_at"));
+	record_row_clear(&r);
+	json_decref(rep);
+	rep = json_pack("{s:{s:s}}", "envelope", "received_at", "2026-11-27 03:04");
+	record_row_from_report(&r, "D00000000002", rep);
+	T_EQ_INT(r.created, 0, L("unreadable received_at: 0 (now, at put)"));
+	record_row_clear(&r);
+	json_decref(rep);
+	rep = json_object();
+	record_row_from_report(&r, "D00000000003", rep);
+	T_EQ_INT(r.created, 0, L("no envelope (mailtest verify): 0"));
+	record_row_clear(&r);
+	json_decref(rep);
 }
 
 static void
@@ -456,6 +495,7 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 2;
+	t_record_created("record");
 	suite("", dir, "sqlite");
 	path = xasprintf("%s/reports.db", dir);
 	t_sqlite_wal(path);
