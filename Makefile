@@ -116,7 +116,11 @@ check: check-fast bench-smoke fuzz-smoke check-san check-valgrind
 	@echo "make check: all suites passed (normal, benchmark smoke, fuzz smoke, ASan+UBSan, valgrind)"
 
 # ---- benchmarks (bench/README.md) -------------------------------------------
-# make bench        the full run: one table, also bench/out/latest.md (~10 min)
+# make bench        the full run: one table, also bench/out/latest.md (3-6 min
+#                   on 2 cores).  Environment: BENCH_CPU (the CPU of the
+#                   verification processes, default the last), BENCH_AUX_CPU
+#                   (the DNS server's, default 0), BENCH_CONDITIONS (free
+#                   text for the machine description: what else ran)
 # make bench-smoke  each benchmark once on a tiny input (seconds); part of
 #                   make check.  Peers that are not installed (npm's mailauth:
 #                   make bench-deps; postfix) are reported as skipped.

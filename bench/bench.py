@@ -58,11 +58,24 @@ class Context:
 
 
 def fs_type(path):
+    """"ext4 /dev/vda", and for ext4 whether it has a journal (jbd2 lists
+    the journaled devices): on ext4 without one, fsync is cheap but creating
+    an inode scans for recently deleted ones (the intake figures show it)."""
     try:
-        return subprocess.run(['findmnt', '-n', '-o', 'FSTYPE,SOURCE', '-T', path],
-                              capture_output=True, text=True).stdout.strip() or '?'
+        out = subprocess.run(['findmnt', '-n', '-o', 'FSTYPE,SOURCE', '-T', path],
+                             capture_output=True, text=True).stdout.strip() or '?'
     except OSError:
         return '?'
+    f = out.split()
+    out = ' '.join(f)
+    if len(f) == 2 and f[0] == 'ext4' and f[1].startswith('/dev/'):
+        dev = os.path.basename(f[1])
+        try:
+            journaled = any(e.startswith(dev + '-') for e in os.listdir('/proc/fs/jbd2'))
+        except OSError:
+            journaled = False
+        out += ' (journal)' if journaled else ' (no journal)'
+    return out
 
 
 def section_error(name, exc):
@@ -117,28 +130,30 @@ def verify_notes(ctx, d):
     passes = verify_bench.TIMED_PASSES[ctx.smoke]
     return [
         'verify: mailtest in batch mode and mailauth in node, one process per side and '
-        'cell, the sides alternating cell by cell; both pinned with taskset to CPU %s (harness and DNS server on CPU '
-        '0); each cell: a warm-up pass, then %d timed passes, median reported; every timed '
+        'cell, the sides alternating cell by cell; both pinned with taskset to CPU %s (DNS server '
+        'on CPU %s); each cell: a warm-up pass, then %d timed passes, median reported; every timed '
         'verdict must be spf=pass, dkim=pass, dmarc=pass or the figure is "invalid"' % (
-            benchlib.measured_cpu(), passes),
+            benchlib.measured_cpu(), benchlib.aux_cpu(), passes),
         'verify DNS: loopback tests/dnsd.py, TTL 300 s; mailtest caches in its resolver '
         '(common/dns.h), mailauth behind a cache in bench/mailauth_verify.js that keeps '
         'answers and NXDOMAIN/NODATA for the TTL; questions that reached the server over '
         'all %d cells: mailtest %d, mailauth %d' % (n, q['mailtest'], q['mailauth']),
         'verify work: mailtest checks SPF (MAIL FROM and HELO), DKIM, DMARC, ADSP and '
-        'iprev and renders the JSON report; mailauth 4 authenticate() checks DKIM, SPF '
+        'iprev, checks the author domain\'s records (dns-check: MX, SPF tree, DKIM keys, '
+        'DMARC, ADSP, MTA-STS, TLS-RPT, BIMI) and renders the JSON report; mailauth 4 authenticate() checks DKIM, SPF '
         '(MAIL FROM) and DMARC (ARC and BIMI off)',
     ]
 
 
-def render(ctx, rows, notes, problems, elapsed, tmp_fs, load):
+def render(ctx, rows, notes, problems, elapsed, tmp_fs, load, busy):
     out = ['# mailtest benchmarks%s' % (' (SMOKE RUN: tiny inputs, figures '
                                          'meaningless)' if ctx.smoke else ''), '']
     out.append('Run %s, %.0f s, `%s`.' % (
         time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), elapsed,
         'make bench-smoke' if ctx.smoke else 'make bench'))
     out.append('')
-    for line in benchlib.machine(['spool, queue and corpus on %s' % tmp_fs], load):
+    for line in benchlib.machine(['spool, queue and corpus on %s' % tmp_fs,
+                                  benchlib.pinning_line(busy)], load):
         out.append('- ' + line)
     out.append('')
     out.append(benchlib.render_table(rows))
@@ -169,6 +184,8 @@ def main():
     for s in only:
         if s not in SECTIONS:
             ap.error('unknown benchmark %r' % s)
+    benchlib.measured_cpu()	# a bad BENCH_CPU / BENCH_AUX_CPU stops here
+    benchlib.aux_cpu()
     outdir = os.path.join(HERE, 'out')
     os.makedirs(outdir, exist_ok=True)
     out = args.out or os.path.join(outdir, 'smoke.md' if args.smoke else 'latest.md')
@@ -178,6 +195,7 @@ def main():
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     ctx = Context(args)
     load_at_start = os.getloadavg()
+    busy_at_start = benchlib.cpu_busy()
     servers_fd = None
     try:
         import servers
@@ -199,7 +217,7 @@ def main():
         ctx.corpus = gen_corpus.generate(os.path.join(
             outdir, 'corpus-smoke' if args.smoke else 'corpus'), smoke=args.smoke)
         os.sync()	# no writeback of a fresh corpus during the measurements
-        ctx.dns = benchlib.Dnsd(cpu=0 if benchlib.cpus() > 1 else None)
+        ctx.dns = benchlib.Dnsd(cpu=benchlib.aux_cpu())
         rows, problems, notes, details = run_sections(ctx, only)
     finally:
         if ctx.dns:
@@ -216,7 +234,7 @@ def main():
     if servers_fd:
         notes.append('open-file limit raised to %d for the harness and its servers'
                      % servers_fd)
-    text = render(ctx, rows, notes, problems, elapsed, tmp_fs, load_at_start)
+    text = render(ctx, rows, notes, problems, elapsed, tmp_fs, load_at_start, busy_at_start)
     sys.stdout.write(text)
     with open(out + '.tmp', 'w') as f:
         f.write(text)

@@ -168,9 +168,72 @@ def pin(cpu):
     return ['taskset', '-c', str(cpu)]
 
 
+def _cpu_from_env(var, default):
+    """A CPU number from the environment (BENCH_CPU, BENCH_AUX_CPU): an
+    integer below cpus(), or "none" for no pinning; default when unset."""
+    v = os.environ.get(var, '').strip()
+    if not v:
+        return default
+    if v == 'none':
+        return None
+    if not v.isdigit() or int(v) >= cpus():
+        raise SystemExit('bench: %s=%r: a CPU number below %d, or none' % (var, v, cpus()))
+    return int(v)
+
+
 def measured_cpu():
-    """The CPU the measured process runs on; the harness and DNS use CPU 0."""
-    return cpus() - 1 if cpus() >= 2 else None
+    """The CPU the measured processes (mailtest verify, mailauth, openssl
+    speed) run on: $BENCH_CPU, by default the last CPU."""
+    return _cpu_from_env('BENCH_CPU', cpus() - 1 if cpus() >= 2 else None)
+
+
+def aux_cpu():
+    """The CPU of the loopback DNS server: $BENCH_AUX_CPU, by default CPU 0
+    (so not the measured one)."""
+    return _cpu_from_env('BENCH_AUX_CPU', 0 if cpus() >= 2 else None)
+
+
+def cpu_busy(seconds=1.0):
+    """Per-CPU busy fraction over `seconds` from /proc/stat (other work on
+    the machine before the run starts): {cpu number: fraction}."""
+    def sample():
+        out = {}
+        with open('/proc/stat') as f:
+            for line in f:
+                m = re.match(r'cpu(\d+)\s+(.*)', line)
+                if m:
+                    v = [int(x) for x in m.group(2).split()]
+                    idle = v[3] + (v[4] if len(v) > 4 else 0)
+                    out[int(m.group(1))] = (sum(v[:8]), idle)
+        return out
+    try:
+        a = sample()
+        time.sleep(seconds)
+        b = sample()
+    except OSError:
+        return {}
+    busy = {}
+    for c in a:
+        dt = b[c][0] - a[c][0]
+        busy[c] = (1 - (b[c][1] - a[c][1]) / dt) if dt > 0 else 0.0
+    return busy
+
+
+def pinning_line(busy):
+    """The machine description's line on pinning and on other work."""
+    mc, ac = measured_cpu(), aux_cpu()
+    line = ('pinning: verification (mailtest and mailauth, alternating cell by cell) '
+            'and openssl speed on %s; DNS server on %s; SMTP servers, smtp-source and '
+            'the latency/memory clients unpinned (both CPUs)' % (
+                'CPU %d' % mc if mc is not None else 'no CPU in particular',
+                'CPU %d' % ac if ac is not None else 'any CPU'))
+    if busy:
+        line += '; CPU busy in the second before the run: ' + ', '.join(
+            'CPU %d %.0f%%' % (c, 100 * busy[c]) for c in sorted(busy))
+    cond = os.environ.get('BENCH_CONDITIONS', '').strip()
+    if cond:
+        line += '; conditions: ' + cond
+    return line
 
 
 class Dnsd:

@@ -72,6 +72,7 @@ struct dkim_ctx {
 	int		 max_sigs;
 	int		 min_bits;
 	struct sbuf	 scratch;	/* one header field / body chunk */
+	struct dkim_key_cache *keys;	/* owned; parsed key records (dkim_key.h) */
 };
 
 /* Tags whose values may hold FWS that carries no meaning (RFC 6376 3.5). */
@@ -481,7 +482,8 @@ key_fetch(struct msgstate *st, const char *name)
 			e->more++;
 			continue;
 		}
-		dkim_key_parse(&e->rec[e->nrec++], a->rr[k].u.txt.data, a->rr[k].u.txt.len);
+		dkim_key_parse_cached(st->c->keys, &e->rec[e->nrec++],
+		    a->rr[k].u.txt.data, a->rr[k].u.txt.len);
 	}
 	dns_answer_release(a);
 	return e;
@@ -1039,6 +1041,7 @@ dkim_ctx_new(const struct verify_config *cfg, char *err, size_t errlen)
 	c->max_sigs = cfg->dkim_max_signatures > 0 ? cfg->dkim_max_signatures : 16;
 	c->min_bits = cfg->dkim_min_key_bits > 0 ? cfg->dkim_min_key_bits : 1024;
 	sbuf_init(&c->scratch, 0);
+	c->keys = dkim_key_cache_new();
 	if ((c->lib = dkim_init(NULL, NULL)) == NULL) {
 		snprintf(err, errlen, "dkim_init() failed");
 		goto out_free;
@@ -1059,6 +1062,12 @@ out_free:
 	return NULL;
 }
 
+struct dkim_key_cache *
+dkim_ctx_keys(struct dkim_ctx *c)
+{
+	return c->keys;
+}
+
 void
 dkim_ctx_free(struct dkim_ctx *c)
 {
@@ -1067,6 +1076,7 @@ dkim_ctx_free(struct dkim_ctx *c)
 	if (c->lib)
 		dkim_close(c->lib);
 	sbuf_free(&c->scratch);
+	dkim_key_cache_free(c->keys);
 	free(c);
 }
 

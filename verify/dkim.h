@@ -2,7 +2,9 @@
  * dkim.h - DKIM verification (RFC 6376, RFC 8463 ed25519, RFC 8301) with
  * libopendkim, keys fetched through the common DNS layer.
  *
- * Entry points: dkim_ctx_new() per thread, dkim_check_run(), dkim_sigs_free().
+ * Entry points: dkim_ctx_new() per thread, dkim_check_run(), dkim_sigs_free(),
+ * dkim_ctx_keys() (the context's cache of parsed key records, dkim_key.h,
+ * lent to the record checker of the same thread).
  * dkim_check_run() reports every DKIM-Signature field on its own, in header
  * order (at most max_signatures are verified; the rest are reported as
  * policy "too-many-signatures").  Never fails: problems are verdicts.
@@ -21,5 +23,7 @@ void	 dkim_ctx_free(struct dkim_ctx *);
 void	 dkim_check_run(struct dkim_ctx *, const struct msg *, time_t now,
 	    struct dkim_sig **sigs, size_t *nsigs);
 void	 dkim_sigs_free(struct dkim_sig *, size_t n);
+/* Owned by the context; valid until dkim_ctx_free(); same thread only. */
+struct dkim_key_cache *dkim_ctx_keys(struct dkim_ctx *);
 
 #endif

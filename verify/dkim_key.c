@@ -385,3 +385,84 @@ dkim_key_free(struct dkim_key *kr)
 	free(kr->libkey);
 	memset(kr, 0, sizeof(*kr));
 }
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+dkim_key_copy(struct dkim_key *dst, const struct dkim_key *src)
+{
+	*dst = *src;
+	dst->text = dup_or_null(src->text);
+	dst->k = dup_or_null(src->k);
+	dst->h = dup_or_null(src->h);
+	dst->s = dup_or_null(src->s);
+	dst->libkey = dup_or_null(src->libkey);
+}
+
+/* One parsed key record in a cache. */
+struct keycache_ent {
+	char		*text;		/* owned; the record as received (NULL: free slot) */
+	size_t		 len;
+	struct dkim_key	 key;		/* owned; dkim_key_parse(text, len) */
+};
+
+struct dkim_key_cache {
+	struct keycache_ent e[DKIM_KEYCACHE_SLOTS];	/* owned */
+	unsigned int	 next;		/* next slot to evict */
+};
+
+struct dkim_key_cache *
+dkim_key_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct dkim_key_cache));
+}
+
+void
+dkim_key_cache_free(struct dkim_key_cache *kc)
+{
+	if (kc == NULL)
+		return;
+	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++)
+		if (kc->e[k].text != NULL) {
+			free(kc->e[k].text);
+			dkim_key_free(&kc->e[k].key);
+		}
+	free(kc);
+}
+
+void
+dkim_key_parse_cached(struct dkim_key_cache *kc, struct dkim_key *kr,
+    const char *txt, size_t len)
+{
+	struct keycache_ent *ce;
+
+	if (kc == NULL) {
+		dkim_key_parse(kr, txt, len);
+		return;
+	}
+	for (size_t k = 0; k < DKIM_KEYCACHE_SLOTS; k++) {
+		ce = &kc->e[k];
+		if (ce->text != NULL && ce->len == len && memcmp(ce->text, txt, len) == 0) {
+			dkim_key_copy(kr, &ce->key);
+			return;
+		}
+	}
+	dkim_key_parse(kr, txt, len);
+	if (len > DKIM_KEYCACHE_MAXLEN)
+		return;
+	ce = &kc->e[kc->next];
+	kc->next = (kc->next + 1) % DKIM_KEYCACHE_SLOTS;
+	if (ce->text != NULL) {
+		free(ce->text);
+		dkim_key_free(&ce->key);
+	}
+	ce->text = xmalloc(len + 1);
+	memcpy(ce->text, txt, len);
+	ce->text[len] = '\0';
+	ce->len = len;
+	dkim_key_copy(&ce->key, kr);
+}

@@ -9,10 +9,14 @@
  * Entry points:
  *   dkim_key_parse(&key, txt, len)   one TXT record (its strings joined)
  *   dkim_key_free(&key)
+ *   dkim_key_copy(&dst, &src)        a deep copy (callers cache parsed keys)
+ *   dkim_key_cache_new(), dkim_key_cache_free(), dkim_key_parse_cached()
+ *                                    parsed records kept by their exact text
  *   dkim_tags_parse(), dkim_tags_free(), dkim_tag_get()   RFC 6376 3.2
  *   dkim_list_has(), dkim_b64_decode(), dkim_quote()      small helpers
  * Ownership: a struct dkim_key owns its strings (dkim_key_free()); a
- * struct dkim_tags owns its values (dkim_tags_free()).
+ * struct dkim_tags owns its values (dkim_tags_free()); a struct
+ * dkim_key_cache owns its entries, and hands out copies.
  * Errors: dkim_key_parse() never fails: a record that is not a usable key
  * has ->valid 0 and ->err in plain words; dkim_tags_parse() returns -1 and
  * writes why into err, leaving nothing allocated.
@@ -62,6 +66,31 @@ struct dkim_key {
 
 void	 dkim_key_parse(struct dkim_key *, const char *txt, size_t len);
 void	 dkim_key_free(struct dkim_key *);
+/* dst (uninitialized) becomes an independent copy of src: free both. */
+void	 dkim_key_copy(struct dkim_key *dst, const struct dkim_key *src);
+
+/*
+ * A cache of parsed key records, keyed by the exact record text:
+ * dkim_key_parse() is a pure function of that text, and decoding an RSA key
+ * with OpenSSL 3.0 (d2i_PUBKEY: its decoder set-up) costs about a million
+ * instructions, more than the RSA verification itself.  Callers still look
+ * the record up in DNS for every message (TTLs are honoured there); only
+ * the parse of an identical text is reused.  Records longer than
+ * DKIM_KEYCACHE_MAXLEN (bigger than any usable key) are parsed every time;
+ * eviction is round-robin.  Not thread-safe: one cache per thread (the
+ * verifier's is in its per-thread struct dkim_ctx).
+ */
+#define DKIM_KEYCACHE_SLOTS	32
+#define DKIM_KEYCACHE_MAXLEN	4096
+
+struct dkim_key_cache;
+
+struct dkim_key_cache *dkim_key_cache_new(void);
+void	 dkim_key_cache_free(struct dkim_key_cache *);
+/* kr (uninitialized) = dkim_key_parse(txt, len), from the cache when it
+ * holds that text; kc NULL parses.  Free kr with dkim_key_free(). */
+void	 dkim_key_parse_cached(struct dkim_key_cache *kc, struct dkim_key *kr,
+	    const char *txt, size_t len);
 
 /*
  * RFC 6376 3.2 tag-list.  Values are trimmed; the tags named in strip (a

@@ -457,7 +457,7 @@ dkim_one(struct dnscheck_ctx *c, struct dnscheck_dkim *k)
 		    "%zu separate TXT records instead of one record of several "
 		    "strings: verifiers read each record on its own and none is a "
 		    "whole key; publish the parts as one record", k->nrecords);
-		dkim_key_parse(&key, joined, strlen(joined));
+		dkim_key_parse_cached(c->keys, &key, joined, strlen(joined));
 		dkim_fill(k, &key);
 		dkim_judge(c, k, &key, joined, strlen(joined));
 		dkim_key_free(&key);
@@ -469,7 +469,7 @@ dkim_one(struct dnscheck_ctx *c, struct dnscheck_dkim *k)
 		    "RFC 6376 3.6.2.2", NULL, "%zu TXT records at %s: there must be "
 		    "one, and with several the result is undefined (most verifiers "
 		    "use one at random); remove the old ones", k->nrecords, k->name);
-	dkim_key_parse(&key, rr->u.txt.data, rr->u.txt.len);
+	dkim_key_parse_cached(c->keys, &key, rr->u.txt.data, rr->u.txt.len);
 	if (key.valid) {
 		dkim_fill(k, &key);
 		dkim_judge(c, k, &key, rr->u.txt.data, rr->u.txt.len);
@@ -982,6 +982,14 @@ int
 dnscheck_run(const struct verify_config *cfg, const char *domain,
     const char *const *sel, size_t nsel, struct dnscheck_result *r)
 {
+	return dnscheck_run_keys(cfg, NULL, domain, sel, nsel, r);
+}
+
+int
+dnscheck_run_keys(const struct verify_config *cfg, struct dkim_key_cache *keys,
+    const char *domain, const char *const *sel, size_t nsel,
+    struct dnscheck_result *r)
+{
 	struct dnscheck_ctx c;
 
 	memset(r, 0, sizeof(*r));
@@ -992,6 +1000,7 @@ dnscheck_run(const struct verify_config *cfg, const char *domain,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.res = r;
+	c.keys = keys;
 	r->servers = xstrdup(dns_servers_text(cfg->dns));
 	r->lookups = xcalloc(DNSCHECK_MAX_QUERIES, sizeof(*r->lookups));
 	r->findings = xcalloc(DNSCHECK_MAX_FINDINGS, sizeof(*r->findings));

@@ -20,6 +20,8 @@
  *       (at most DNSCHECK_MAX_QUERIES lookups): call it from a worker
  *       thread, never from the event loop.  Thread-safe: all state is in
  *       res and on the stack.
+ *   dnscheck_run_keys(cfg, keys, ...)   the same, DKIM keys parsed through a
+ *       struct dkim_key_cache (the verifier's: verify.c)
  *   dnscheck_result_free(&res)
  *   dnscheck_exit_status(&res)   0 no problems, 1 errors or warnings,
  *                                2 a lookup that matters failed
@@ -205,6 +207,13 @@ struct dnscheck_result {
 
 int	 dnscheck_run(const struct verify_config *, const char *domain,
 	    const char *const *selectors, size_t nselectors, struct dnscheck_result *);
+/* The same, parsing DKIM key records through keys (dkim_key.h; borrowed,
+ * one per thread: the verifier passes its own, so a key it has just
+ * parsed is not parsed again); keys NULL is dnscheck_run(). */
+struct dkim_key_cache;
+int	 dnscheck_run_keys(const struct verify_config *, struct dkim_key_cache *keys,
+	    const char *domain, const char *const *sel, size_t nsel,
+	    struct dnscheck_result *);
 void	 dnscheck_result_free(struct dnscheck_result *);
 int	 dnscheck_exit_status(const struct dnscheck_result *);
 const char *dnscheck_severity_name(enum dnscheck_severity);

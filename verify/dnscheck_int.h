@@ -23,6 +23,7 @@ struct dnscheck_ctx {
 	struct dnscheck_result	*res;		/* the caller's, being filled */
 	struct dmarc_ctx	*dmarc;		/* owned; for the PSL, made on demand */
 	int			 dmarc_failed;	/* making it failed: no PSL */
+	struct dkim_key_cache	*keys;		/* the caller's, or NULL (dkim_key.h) */
 };
 
 /*

@@ -265,7 +265,8 @@ run_domain_check(struct verify_ctx *c, const char *author, struct verify_result 
 			sel[nsel++] = s->selector;
 	}
 	r->domain_check = xcalloc(1, sizeof(*r->domain_check));
-	if (dnscheck_run(&c->cfg, author, sel, nsel, r->domain_check) < 0) {
+	if (dnscheck_run_keys(&c->cfg, dkim_ctx_keys(c->dkim), author, sel, nsel,
+	    r->domain_check) < 0) {
 		dnscheck_result_free(r->domain_check);
 		free(r->domain_check);
 		r->domain_check = NULL;

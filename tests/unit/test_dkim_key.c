@@ -102,10 +102,130 @@ test_tags(void)
 	T_EQ_INT(dkim_b64_decode("aGk", NULL), -1, "b64 unpadded");
 }
 
+/* dkim_key_copy(): a deep copy that outlives its source (the verifier's
+ * key cache hands out copies of one parse) */
+static void
+test_copy(void)
+{
+	static const char *const recs[] = {
+		"v=DKIM1; k=rsa; h=sha256; s=email; t=y:s; p=" RSA1024,
+		"v=DKIM1; k=ed25519; p=" ED25519,
+		"v=DKIM1; p=",
+		"v=DKIM2; p=" RSA1024,
+	};
+
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		struct dkim_key a, b, c;
+
+		dkim_key_parse(&a, recs[i], strlen(recs[i]));
+		dkim_key_parse(&c, recs[i], strlen(recs[i]));
+		dkim_key_copy(&b, &a);
+		dkim_key_free(&a);	/* the copy owns its own strings */
+		T_EQ_STR(b.text, c.text, "copy text");
+		T_EQ_STR(b.k, c.k, "copy k");
+		T_EQ_STR(b.h, c.h, "copy h");
+		T_EQ_STR(b.s, c.s, "copy s");
+		T_EQ_STR(b.libkey, c.libkey, "copy libkey");
+		T_EQ_STR(b.err, c.err, "copy err");
+		T_EQ_INT(b.valid, c.valid, "copy valid");
+		T_EQ_INT(b.revoked, c.revoked, "copy revoked");
+		T_EQ_INT(b.type, c.type, "copy type");
+		T_EQ_INT(b.bits, c.bits, "copy bits");
+		T_EQ_INT(b.testing, c.testing, "copy testing");
+		T_EQ_INT(b.strict, c.strict, "copy strict");
+		dkim_key_free(&b);
+		dkim_key_free(&c);
+	}
+}
+
+/* dkim_key_parse_cached(): the same answers as dkim_key_parse(), whatever
+ * the cache holds: a text seen before, a text that differs in one tag, more
+ * texts than slots (eviction), a text too long to keep, no cache at all */
+static void
+same_key(const struct dkim_key *a, const struct dkim_key *b, const char *what)
+{
+	T_EQ_STR(a->text, b->text, what);
+	T_EQ_STR(a->k, b->k, what);
+	T_EQ_STR(a->h, b->h, what);
+	T_EQ_STR(a->libkey, b->libkey, what);
+	T_EQ_STR(a->err, b->err, what);
+	T_EQ_INT(a->valid, b->valid, what);
+	T_EQ_INT(a->revoked, b->revoked, what);
+	T_EQ_INT(a->type, b->type, what);
+	T_EQ_INT(a->bits, b->bits, what);
+	T_EQ_INT(a->testing, b->testing, what);
+}
+
+static void
+test_cache(void)
+{
+	static const char *const recs[] = {
+		"v=DKIM1; k=rsa; p=" RSA1024,
+		"v=DKIM1; k=rsa; t=y; p=" RSA1024,
+		"v=DKIM1; k=ed25519; p=" ED25519,
+		"v=DKIM1; k=ed25519; p=" RSA1024,
+		"v=DKIM1; p=",
+	};
+	struct dkim_key_cache *kc = dkim_key_cache_new();
+	char filler[64], *big;
+	size_t biglen = DKIM_KEYCACHE_MAXLEN + 100;
+
+	/* three rounds: cold, warm, and warm after DKIM_KEYCACHE_SLOTS other
+	 * texts have gone through (every slot evicted) */
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+			struct dkim_key a, b;
+
+			dkim_key_parse(&a, recs[i], strlen(recs[i]));
+			dkim_key_parse_cached(kc, &b, recs[i], strlen(recs[i]));
+			same_key(&a, &b, "cached parse");
+			dkim_key_free(&a);
+			dkim_key_free(&b);
+		}
+		if (round == 1)
+			for (int k = 0; k < DKIM_KEYCACHE_SLOTS; k++) {
+				struct dkim_key f;
+
+				snprintf(filler, sizeof(filler), "v=DKIM1; n=%d; p=", k);
+				dkim_key_parse_cached(kc, &f, filler, strlen(filler));
+				T_EQ_INT(f.revoked, 1, "filler parsed");
+				dkim_key_free(&f);
+			}
+	}
+	/* too long to keep: parsed every time, the same answer */
+	big = xmalloc(biglen + 1);
+	memset(big, ' ', biglen);
+	memcpy(big, "v=DKIM1; p=", 11);
+	big[biglen] = '\0';
+	for (int k = 0; k < 2; k++) {
+		struct dkim_key a, b;
+
+		dkim_key_parse(&a, big, biglen);
+		dkim_key_parse_cached(kc, &b, big, biglen);
+		same_key(&a, &b, "long record");
+		dkim_key_free(&a);
+		dkim_key_free(&b);
+	}
+	free(big);
+	{
+		struct dkim_key a, b;
+
+		dkim_key_parse(&a, recs[0], strlen(recs[0]));
+		dkim_key_parse_cached(NULL, &b, recs[0], strlen(recs[0]));
+		same_key(&a, &b, "no cache");
+		dkim_key_free(&a);
+		dkim_key_free(&b);
+	}
+	dkim_key_cache_free(kc);
+	dkim_key_cache_free(NULL);
+}
+
 int
 main(void)
 {
 	test_keys();
 	test_tags();
+	test_copy();
+	test_cache();
 	return t_done("test_dkim_key");
 }
