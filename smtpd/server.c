@@ -273,6 +273,78 @@ server_session_gone(struct server *srv, struct smtp_session *s)
 		event_base_loopexit(srv->base, NULL);
 }
 
+/* ---- lingering close (server.h) ------------------------------------------ */
+
+struct server_linger {
+	struct server		*srv;
+	struct event		*ev;		/* owned */
+	int			 fd;		/* owned */
+	size_t			 drained;
+	struct server_linger	*next, **prevp;	/* srv->lingers */
+};
+
+static void
+linger_free(struct server_linger *l)
+{
+	*l->prevp = l->next;
+	if (l->next)
+		l->next->prevp = l->prevp;
+	l->srv->nlinger--;
+	event_free(l->ev);
+	close(l->fd);
+	free(l);
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_linger *l = arg;
+	char buf[4096];
+	ssize_t n = 0;
+
+	if (what & EV_READ) {
+		while (l->drained < SERVER_LINGER_BYTES &&
+		    (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			l->drained += (size_t)n;
+		/* more may come: wait for it (or the timeout), else done */
+		if (l->drained < SERVER_LINGER_BYTES && n < 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+	}
+	linger_free(l);
+}
+
+void
+server_linger(struct server *srv, int fd)
+{
+	struct timeval tv = { SERVER_LINGER_MS / 1000, (SERVER_LINGER_MS % 1000) * 1000 };
+	struct server_linger *l;
+
+	/* FIN after the last reply; a flood or a stop gets a plain close */
+	if (shutdown(fd, SHUT_WR) < 0 || srv->stopping ||
+	    srv->nlinger >= SERVER_LINGER_MAX) {
+		close(fd);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->srv = srv;
+	l->fd = fd;
+	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, linger_cb, l);
+	if (l->ev == NULL || event_add(l->ev, &tv) < 0) {
+		if (l->ev)
+			event_free(l->ev);
+		close(fd);
+		free(l);
+		return;
+	}
+	l->next = srv->lingers;
+	if (l->next)
+		l->next->prevp = &l->next;
+	l->prevp = &srv->lingers;
+	srv->lingers = l;
+	srv->nlinger++;
+}
+
 void
 server_refuse(int fd, const char *ip, const char *reason, const char *reply)
 {
@@ -603,6 +675,8 @@ server_free(struct server *srv)
 		return;
 	if (srv->base)
 		server_foreach(srv, server_free_session, 0);
+	while (srv->lingers)
+		linger_free(srv->lingers);
 	proxy_conn_free_all(srv);
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		if (srv->listener[i])

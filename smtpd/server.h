@@ -34,6 +34,19 @@
 /* listen and proxy_listen, where "*:25" binds two */
 #define SERVER_MAX_LISTEN	(4 * CONFIG_MAX_LIST)
 
+/*
+ * Lingering close: a session we end (421, 554) while its client may still
+ * be sending is shut down for writing, then read and discarded for a while
+ * before close(), so that unread input does not make the kernel answer
+ * with a reset that destroys our last reply before the client reads it
+ * (a pipelining client that sent 10,000 RCPTs never saw its 421).
+ */
+#define SERVER_LINGER_MAX	64		/* sockets lingering at once */
+#define SERVER_LINGER_MS	2000		/* at most this long each */
+#define SERVER_LINGER_BYTES	(256 * 1024)	/* and this much read away */
+
+struct server_linger;
+
 struct proxy_conn;
 struct smtp_session;
 struct spooler;
@@ -66,6 +79,8 @@ struct server {
 	struct ip_count		**ips;		/* sessions per client address */
 	size_t			 ips_size;
 	size_t			 data_mem;	/* octets in DATA buffers + commits in flight */
+	struct server_linger	*lingers;	/* owned: closed sockets being drained */
+	size_t			 nlinger;
 	/* lifecycle */
 	int			 log_stderr;	/* -f: logs on stderr (kept on reload) */
 	int			 stopping;	/* SIGTERM seen: no new sessions */
@@ -94,6 +109,8 @@ struct smtp_session *server_session_open(struct server *, int fd, const struct s
 void	 server_refuse(int fd, const char *ip, const char *reason, const char *reply);
 /* Called by smtp_session_free(): unlink from the tables, maybe leave the loop. */
 void	 server_session_gone(struct server *, struct smtp_session *);
+/* Close fd (a session's socket, its last reply written) the lingering way. */
+void	 server_linger(struct server *, int fd);
 /* The spool writer finished a job (loop thread). */
 void	 server_commit_done(struct spooler_job *, void *srv);
 

@@ -158,6 +158,8 @@ smtp_close(struct smtp_session *s, const char *reason, const char *fmt, ...)
 	va_end(ap);
 	smtp_reply(s, "%s", line);
 	s->close_reason = reason;
+	/* the client may still be sending: let it read this reply */
+	s->linger = strcmp(reason, "shutdown") != 0;
 	smtp_tx_free(s);
 	if (s->timer)
 		evtimer_del(s->timer);
@@ -983,6 +985,7 @@ smtp_io(struct smtp_session *s, enum smtp_io_event ev)
 	case SMTP_IO_TIMEOUT:
 		if (s->state == SMTP_ST_CLOSING) {
 			/* a client that reads nothing: the write timeout ends it */
+			s->linger = 0;
 			smtp_session_free(s, s->close_reason);
 			return;
 		}
@@ -1142,7 +1145,9 @@ smtp_session_free(struct smtp_session *s, const char *reason)
 		event_free(s->timer);
 	if (s->bev)
 		bufferevent_free(s->bev);
-	if (!s->tls)
+	if (!s->tls && s->linger)
+		server_linger(srv, s->fd);
+	else if (!s->tls)
 		close(s->fd);
 	free(s->helo);
 	free(s->proxy_peer);

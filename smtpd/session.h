@@ -82,6 +82,7 @@ struct smtp_session {
 	struct server	*srv;		/* not owned */
 	struct smtp_session *hnext;	/* server table chain */
 	int		 fd;		/* owned until TLS: then the TLS bufferevent owns it */
+	int		 linger;	/* we ended it: close via server_linger() */
 	struct bufferevent *bev;	/* owned */
 	struct event	*timer;		/* owned; greet pause, then the DATA watchdog */
 	enum smtp_state	 state;

@@ -527,3 +527,32 @@ def test_half_closed_client_behind_a_pause_gets_every_reply(smtpd_factory):
     s.close()
     assert data.count(b'214 2.0.0 Send') == 3000
     assert 'reason=eof' in smtpd.wait_log('disconnect')
+
+
+def test_last_reply_survives_unread_pipelined_input(smtpd_factory):
+    """Lingering close: the daemon ends a session (421 at smtp_max_commands)
+    with most of a pipelined burst still unread in its socket.  It shuts its
+    side down and reads the rest away before close(), so the client gets the
+    421 and an orderly end, not a reset that destroys the unread replies."""
+    d = smtpd_factory(smtp_max_commands=10)
+    for attempt in range(3):
+        s = socket.create_connection(('127.0.0.1', d.port), timeout=10)
+        data = b''
+        while b'\r\n' not in data:
+            data += s.recv(4096)
+        assert data.startswith(b'220 ')
+        s.sendall(b'NOOP\r\n' * 12000)        # 72 000 octets, nothing read yet
+        data = b''
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pytest.fail('reset: the client saw %r' % data[-200:])
+        finally:
+            s.close()
+        assert data.count(b'250 2.0.0') == 10, data[:400]
+        assert b'421 4.7.0' in data and b'Too many commands' in data
+    d.wait_log(r'reason=too-many-commands')
