@@ -305,24 +305,35 @@ def test_daemon_mode_detaches(tmp_path, dns):
     syslog), SIGTERM stops it."""
     from .harness import free_port
     port = free_port()
-    conf = tmp_path / 'bg.conf'
+    name = 'bg-%d.conf' % os.getpid()       # one per test process: found by it
+    conf = tmp_path / name
     conf.write_text('listen 127.0.0.1:%d\nspool_dir %s\nhostname %s\ndns_server %s\n'
                     % (port, tmp_path / 'spool', HOSTNAME, dns.address))
-    p = subprocess.run([binary(), '-c', 'bg.conf'], cwd=str(tmp_path), timeout=30)
+    p = subprocess.run([binary(), '-c', name], cwd=str(tmp_path), timeout=30)
     assert p.returncode == 0
+    def ppid_of(pid):
+        with open('/proc/%d/status' % pid) as f:
+            return int([ln for ln in f if ln.startswith('PPid:')][0].split()[1])
+
+    # the report signer (reply/signer.h) has the same command line and is
+    # the daemon's child (its name, mailtestd-sign, may not be set yet)
     pid = None
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                    cmd = f.read().split(b'\0')[:3]
-                with open('/proc/%s/comm' % entry) as f:
-                    comm = f.read().strip()
-                # the report signer (reply/signer.h) has the same command line
-                if cmd == [binary().encode(), b'-c', b'bg.conf'] and comm != 'mailtestd-sign':
-                    pid = int(entry)
-            except OSError:
-                continue
+    for _ in range(100):
+        found = []
+        for entry in os.listdir('/proc'):
+            if entry.isdigit():
+                try:
+                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                        cmd = f.read().split(b'\0')[:3]
+                    if cmd == [binary().encode(), b'-c', name.encode()]:
+                        found.append((int(entry), ppid_of(int(entry))))
+                except (OSError, IndexError):
+                    continue
+        roots = [p for p, pp in found if pp not in {q for q, _ in found}]
+        if len(roots) == 1:
+            pid = roots[0]
+            break
+        time.sleep(0.05)
     assert pid, 'no detached mailtestd found'
     try:
         smtpscript.run(port, r'''
@@ -338,7 +349,6 @@ def test_daemon_mode_detaches(tmp_path, dns):
         assert os.readlink('/proc/%d/cwd' % pid) == '/'
     finally:
         os.kill(pid, signal.SIGTERM)
-    import time
     for _ in range(600):
         if not os.path.exists('/proc/%d' % pid):
             break
