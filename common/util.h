@@ -51,6 +51,24 @@ char	*sbuf_steal(struct sbuf *);	/* never NULL; resets the sbuf */
 const char *sbuf_str(const struct sbuf *);	/* "" when empty */
 
 /* ASCII-only helpers (locale independent). */
+static inline int
+ascii_isalpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int
+ascii_isdigit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int
+ascii_isalnum(int c)
+{
+	return ascii_isalpha(c) || ascii_isdigit(c);
+}
+
 int	 ascii_lower(int);
 void	 str_lower(char *);
 int	 str_caseeq(const char *, const char *);

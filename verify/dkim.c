@@ -141,18 +141,6 @@ struct msgstate {
 
 /* ---------------------------------------------------------------- text */
 
-static int
-is_alpha(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-static int
-is_digit(int ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
 /* Decimal digits only, at most maxdigits: the value, or -1. */
 static long long
 parse_uint(const char *s, int maxdigits)
@@ -163,7 +151,7 @@ parse_uint(const char *s, int maxdigits)
 	if (s == NULL || *s == '\0')
 		return -1;
 	for (; *s; s++, n++) {
-		if (!is_digit((unsigned char)*s) || n >= maxdigits ||
+		if (!ascii_isdigit((unsigned char)*s) || n >= maxdigits ||
 		    v > (LLONG_MAX - (*s - '0')) / 10)
 			return -1;
 		v = v * 10 + (*s - '0');
@@ -216,7 +204,7 @@ name_syntax_ok(const char *s)
 			if (label == 0)
 				return 0;
 			label = 0;
-		} else if (is_alpha((unsigned char)*s) || is_digit((unsigned char)*s) ||
+		} else if (ascii_isalpha((unsigned char)*s) || ascii_isdigit((unsigned char)*s) ||
 		    *s == '-' || *s == '_') {
 			if (++label > DNS_MAX_LABEL)
 				return 0;

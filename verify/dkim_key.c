@@ -18,18 +18,6 @@ is_fws(int ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-static int
-is_alpha(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-static int
-is_digit(int ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
 /* Printable, bounded quote of hostile text for a reason. */
 void
 dkim_quote(char *out, size_t n, const char *s, size_t len)
@@ -79,13 +67,13 @@ tags_split(struct dkim_tags *tl, const char *s, size_t len, const char *const *s
 			continue;
 		}
 		ns = p;
-		while (p < semi && (is_alpha((unsigned char)s[p]) ||
-		    is_digit((unsigned char)s[p]) || s[p] == '_'))
+		while (p < semi && (ascii_isalpha((unsigned char)s[p]) ||
+		    ascii_isdigit((unsigned char)s[p]) || s[p] == '_'))
 			p++;
 		ne = p;
 		while (p < semi && is_fws((unsigned char)s[p]))
 			p++;
-		if (ne == ns || !is_alpha((unsigned char)s[ns]) || p == semi || s[p] != '=') {
+		if (ne == ns || !ascii_isalpha((unsigned char)s[ns]) || p == semi || s[p] != '=') {
 			dkim_quote(q, sizeof(q), s + ns, semi - ns);
 			snprintf(err, errlen, "\"%s\" is not a tag=value pair (RFC 6376 3.2)", q);
 			return -1;
@@ -179,7 +167,7 @@ b64val(int ch)
 		return ch - 'A';
 	if (ch >= 'a' && ch <= 'z')
 		return ch - 'a' + 26;
-	if (is_digit(ch))
+	if (ascii_isdigit(ch))
 		return ch - '0' + 52;
 	if (ch == '+')
 		return 62;

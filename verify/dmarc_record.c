@@ -12,18 +12,6 @@ is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* RFC 9989 4.8: dmarc-value = %x20-3A / %x3C-7E (any printing character but ";") */
 static int
 value_char_ok(char c)
@@ -89,7 +77,7 @@ uri_char_ok(unsigned char c)
 {
 	/* RFC 3986 2.2/2.3 unreserved and reserved characters, minus ","
 	 * and "!" which RFC 9989 4.8 requires to be percent-encoded */
-	if (is_alpha((char)c) || is_digit((char)c))
+	if (ascii_isalpha((char)c) || ascii_isdigit((char)c))
 		return 1;
 	return c != 0 && strchr("-._~:/?#[]@$&'()*+;=", c) != NULL;
 }
@@ -97,7 +85,7 @@ uri_char_ok(unsigned char c)
 static int
 hexdig(char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return ascii_isdigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 int
@@ -114,7 +102,7 @@ dmarc_uri_ok(const char *s, size_t n)
 	if (i < n) {
 		size_t j = i + 1, d = 0;
 
-		while (j < n && is_digit(s[j]))
+		while (j < n && ascii_isdigit(s[j]))
 			j++, d++;
 		if (j < n && strchr("kmgtKMGT", s[j]) != NULL)
 			j++;
@@ -123,10 +111,10 @@ dmarc_uri_ok(const char *s, size_t n)
 		end = i;
 	}
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
-	if (end == 0 || !is_alpha(s[0]))
+	if (end == 0 || !ascii_isalpha(s[0]))
 		return 0;
 	for (i = 1; i < end && s[i] != ':'; i++)
-		if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '+' && s[i] != '-' &&
+		if (!ascii_isalpha(s[i]) && !ascii_isdigit(s[i]) && s[i] != '+' && s[i] != '-' &&
 		    s[i] != '.')
 			return 0;
 	if (i >= end || i + 1 >= end)
@@ -183,7 +171,7 @@ parse_pct(const char *v, size_t n, int *out)
 	if (n == 0 || n > 3)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(v[i]))
+		if (!ascii_isdigit(v[i]))
 			return -1;
 		x = x * 10 + (v[i] - '0');
 	}
@@ -313,7 +301,7 @@ apply_tag(struct dmarc_record *r, enum tag_id id, const char *v, size_t n)
 		return fo_ok(v, n) ? 0 : -1;
 	case TAG_RI:
 		for (size_t i = 0; i < n; i++)
-			if (!is_digit(v[i]))
+			if (!ascii_isdigit(v[i]))
 				return -1;
 		return n > 0 ? 0 : -1;
 	case TAG_RF:
@@ -340,7 +328,7 @@ split_tag(const char *s, size_t n, enum dmarc_spec spec, const char **vb, size_t
 	while (n > i && is_wsp(s[n - 1]))
 		n--;
 	nb = i;
-	while (i < n && is_alpha(s[i]))
+	while (i < n && ascii_isalpha(s[i]))
 		i++;
 	ne = i;
 	if (ne == nb)
@@ -369,7 +357,7 @@ seg_name(const char *s, size_t n, char *out, size_t outlen)
 
 	while (i < n && is_wsp(s[i]))
 		i++;
-	while (i < n && is_alpha(s[i]) && o + 1 < outlen)
+	while (i < n && ascii_isalpha(s[i]) && o + 1 < outlen)
 		out[o++] = s[i++];
 	out[o] = '\0';
 }

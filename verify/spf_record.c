@@ -47,24 +47,6 @@ set_err(struct spf_error *err, size_t pos, const char *rfc, const char *fmt, ...
 	va_end(ap);
 }
 
-static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alnum(int c)
-{
-	return is_alpha(c) || is_digit(c);
-}
-
 const char *
 spf_kind_name(enum spf_kind k)
 {
@@ -189,7 +171,7 @@ macro_scan(const char *s, size_t len, size_t i, int explain, struct spf_macro *m
 	}
 	m->letter = (char)c;
 	j++;
-	while (j < len && is_digit(s[j])) {
+	while (j < len && ascii_isdigit(s[j])) {
 		if (digits < SPF_MACRO_DIGITS_MAX)
 			digits = digits * 10 + (s[j] - '0');
 		nd++;
@@ -249,14 +231,14 @@ toplabel_ok(const char *s, size_t n)
 {
 	int alpha = 0, dash = 0;
 
-	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+	if (n == 0 || !ascii_isalnum(s[0]) || !ascii_isalnum(s[n - 1]))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '-')
 			dash = 1;
-		else if (is_alpha(s[i]))
+		else if (ascii_isalpha(s[i]))
 			alpha = 1;
-		else if (!is_digit(s[i]))
+		else if (!ascii_isdigit(s[i]))
 			return 0;
 	}
 	return alpha || dash;
@@ -320,7 +302,7 @@ cidr_parse(const char *s, size_t n, int max, int *out)
 	if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
+		if (!ascii_isdigit(s[i]))
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -341,7 +323,7 @@ ip4_parse(const char *s, size_t n, struct in_addr *out)
 		size_t st = i;
 		int v = 0;
 
-		while (i < n && is_digit(s[i]) && i - st < 3)
+		while (i < n && ascii_isdigit(s[i]) && i - st < 3)
 			v = v * 10 + (s[i++] - '0');
 		if (i == st || v > 255 || (i - st > 1 && s[st] == '0'))
 			return -1;
@@ -366,7 +348,7 @@ ip6_parse(const char *s, size_t n, struct in6_addr *out)
 	if (n == 0 || n >= sizeof(buf))
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (!is_digit(s[i]) && strchr("abcdefABCDEF:.", s[i]) == NULL)
+		if (!ascii_isdigit(s[i]) && strchr("abcdefABCDEF:.", s[i]) == NULL)
 			return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
@@ -383,7 +365,7 @@ dual_cidr_strip(const char *s, size_t *n, size_t pos, struct spf_term *t,
 {
 	size_t e = *n, k;
 
-	for (k = e; k > 0 && is_digit(s[k - 1]); k--)
+	for (k = e; k > 0 && ascii_isdigit(s[k - 1]); k--)
 		;
 	if (k < e && k >= 2 && s[k - 1] == '/' && s[k - 2] == '/') {
 		if (cidr_parse(s + k, e - k, 128, &t->cidr6) < 0) {
@@ -393,7 +375,7 @@ dual_cidr_strip(const char *s, size_t *n, size_t pos, struct spf_term *t,
 		}
 		e = k - 2;
 	}
-	for (k = e; k > 0 && is_digit(s[k - 1]); k--)
+	for (k = e; k > 0 && ascii_isdigit(s[k - 1]); k--)
 		;
 	if (k < e && k >= 1 && s[k - 1] == '/') {
 		if (cidr_parse(s + k, e - k, 32, &t->cidr4) < 0) {
@@ -577,7 +559,7 @@ parse_term(const char *s, size_t n, size_t pos, struct spf_record *r,
 	}
 	if (strchr("+-~?", s[0]) != NULL)
 		q = s[j++];
-	for (i = j; i < n && (is_alnum(s[i]) || s[i] == '.' || s[i] == '-' ||
+	for (i = j; i < n && (ascii_isalnum(s[i]) || s[i] == '.' || s[i] == '-' ||
 	    s[i] == '_'); i++)
 		;
 	nl = i - j;
@@ -595,7 +577,7 @@ parse_term(const char *s, size_t n, size_t pos, struct spf_record *r,
 			    "qualifier ('%c')", q);
 			return -1;
 		}
-		if (nl == 0 || !is_alpha(s[0])) {
+		if (nl == 0 || !ascii_isalpha(s[0])) {
 			set_err(err, pos, "RFC 7208 6", nl == 0 ? "modifier without a name "
 			    "before '='" : "a modifier name must start with a letter");
 			return -1;
@@ -711,7 +693,7 @@ url_escape(struct sbuf *b, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+		if (ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
 			sbuf_addc(b, (char)c);
 		else
 			sbuf_printf(b, "%%%02X", c);
