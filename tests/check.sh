@@ -50,7 +50,14 @@ run_valgrind() {
 	MAILTEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(pwd)/tests/valgrind.supp"
 	export MAILTEST_WRAPPER
 	run_unit
-	"$PYTHON" -m pytest -q -p no:cacheprovider $jobs -m valgrind tests
+	# valgrind is CPU-bound: no more processes than this machine has cores
+	vjobs=""
+	if [ -n "$jobs" ]; then
+		n=$(nproc 2>/dev/null || echo 2)
+		[ "$n" -gt "$MAILTEST_JOBS" ] && n=$MAILTEST_JOBS
+		[ "$n" -gt 1 ] && vjobs="-n $n --dist loadfile"
+	fi
+	"$PYTHON" -m pytest -q -p no:cacheprovider $vjobs -m valgrind tests
 }
 
 case "${1:-all}" in

@@ -93,7 +93,7 @@ class Daemon:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.logf,
                                      env=env, preexec_fn=preexec_fn)
         if wait:
-            self.wait_log(r'mailtestd started', timeout=60 if self.wrapper else 20)
+            self.wait_log(r'mailtestd started', timeout=180 if self.wrapper else 20)
         return self
 
     def log(self, run=None):
