@@ -74,6 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    out.result == AUTH_TEMPERROR || out.result == AUTH_PERMERROR, "result %d",
 	    out.result);
 	FUZZ_CHECK(out.reason != NULL && out.reason[0], "no reason");
+	FUZZ_CHECK((out.result != AUTH_PERMERROR && out.result != AUTH_TEMPERROR) ||
+	    (out.problem != NULL && out.problem[0]), "%s without a problem (%s)",
+	    out.result == AUTH_PERMERROR ? "permerror" : "temperror", out.reason);
 	FUZZ_CHECK(out.lookups >= 0 && out.lookups <= SPF_MAX_DNS_MECHS + 1,
 	    "%d DNS terms", out.lookups);
 	FUZZ_CHECK(out.lookups <= SPF_MAX_DNS_MECHS || out.result == AUTH_PERMERROR,
@@ -85,6 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str("explanation", out.explanation);
 	check_str("record", out.record);
 	check_str("mechanism", out.mechanism);
+	check_str("problem", out.problem);
 	for (size_t i = 0; i < out.nsteps; i++) {
 		check_str("step record", out.steps[i].record);
 		check_str("step domain", out.steps[i].domain);
