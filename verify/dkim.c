@@ -432,6 +432,27 @@ sig_prepare(struct sigst *sg, time_t now)
 	sig_check_tags(sg, now);
 }
 
+int
+dkim_sig_precheck(const char *value, size_t len, time_t now, char *keyname,
+    size_t keylen, const char **error, char **reason)
+{
+	struct msg_field f = { .value = value, .valuelen = len };
+	struct sigst sg;
+	int rc;
+
+	memset(&sg, 0, sizeof(sg));
+	sg.f = &f;
+	sig_prepare(&sg, now);
+	rc = sg.final ? -1 : 0;
+	*error = sg.final ? sg.error : NULL;
+	*reason = sg.reason;		/* NULL unless refused */
+	if (!sg.final)
+		snprintf(keyname, keylen, "%s._domainkey.%s", sg.s, sg.d);
+	dkim_tags_free(&sg.tags);
+	free(sg.identity);
+	return rc;
+}
+
 /* ------------------------------------------ key records, RFC 6376 6.1.2 */
 
 static void

@@ -25,5 +25,14 @@ void	 dkim_check_run(struct dkim_ctx *, const struct msg *, time_t now,
 void	 dkim_sigs_free(struct dkim_sig *, size_t n);
 /* Owned by the context; valid until dkim_ctx_free(); same thread only. */
 struct dkim_key_cache *dkim_ctx_keys(struct dkim_ctx *);
+/*
+ * For tests and fuzzing: the checks dkim_check_run() makes on one
+ * DKIM-Signature field value (RFC 6376 3.2, 3.5, 6.1.1) at time now,
+ * before libopendkim sees the field.  0 when it passes them (its key would
+ * be looked up at keyname, "s._domainkey.d"); -1 when it is refused, with
+ * *error a static word and *reason allocated (the caller frees it).
+ */
+int	 dkim_sig_precheck(const char *value, size_t len, time_t now, char *keyname,
+	    size_t keylen, const char **error, char **reason);
 
 #endif

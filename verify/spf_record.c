@@ -677,7 +677,7 @@ spf_printable(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c >= 0x7f)
 			sbuf_printf(&b, "\\x%02X", c);
 		else
 			sbuf_addc(&b, (char)c);

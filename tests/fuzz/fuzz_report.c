@@ -24,146 +24,10 @@
 #include "../../common/util.h"
 #include "../../reply/report.h"
 #include "fuzz.h"
+#include "fuzz_result.h"
 
-#define REPORT_CTL	16
-#define NULL_MARK	"\x7f"
 #define DKIM_MORE	" more DKIM results not listed)"
 #define JSON_MAX_DKIM	20
-
-struct pool {
-	char	**s;
-	size_t	  n, next;
-};
-
-static const char *
-pick(struct pool *p)
-{
-	const char *s;
-
-	if (p->n == 0)
-		return NULL;
-	s = p->s[p->next++ % p->n];
-	return strcmp(s, NULL_MARK) == 0 ? NULL : s;
-}
-
-#define S(field)	((field) = (char *)pick(pool))
-
-static enum auth_res
-res(unsigned b)
-{
-	return (enum auth_res)(b % (AUTH_NXDOMAIN + 1));
-}
-
-static size_t
-small_count(unsigned b)
-{
-	return b % 5;
-}
-
-static void
-fill_spf(struct spf_check *c, struct pool *pool, unsigned ctl)
-{
-	c->result = res(ctl);
-	S(c->identity); S(c->sender); S(c->domain); S(c->record);
-	S(c->mechanism); S(c->explanation); S(c->reason); S(c->problem);
-	c->lookups = (int)(ctl % 13);
-	c->void_lookups = (int)(ctl % 3);
-	c->dnssec = (ctl >> 4) & 1;
-	c->nsteps = small_count(ctl >> 5);
-	c->steps = c->nsteps ? xcalloc(c->nsteps, sizeof(*c->steps)) : NULL;
-	for (size_t i = 0; i < c->nsteps; i++) {
-		c->steps[i].depth = (int)i;
-		S(c->steps[i].via); S(c->steps[i].domain);
-		S(c->steps[i].record); S(c->steps[i].result);
-	}
-}
-
-static void
-fill_dkim(struct verify_result *r, struct pool *pool, unsigned ctl, unsigned ctl2)
-{
-	static const size_t many[] = { 20, 50, 100, 300, 1000 };
-
-	r->ndkim = ctl < 251 ? small_count(ctl) : many[ctl - 251];
-	r->dkim = r->ndkim ? xcalloc(r->ndkim, sizeof(*r->dkim)) : NULL;
-	for (size_t i = 0; i < r->ndkim; i++) {
-		struct dkim_sig *s = &r->dkim[i];
-
-		s->result = res(ctl2 + i);
-		S(s->domain); S(s->selector); S(s->identity); S(s->algorithm);
-		S(s->key_type); S(s->canonicalization); S(s->signed_headers);
-		S(s->b_prefix); S(s->key_record); S(s->error); S(s->reason);
-		s->key_bits = (int)(ctl2 * 8);
-		s->body_length = (long long)ctl2 - 1;
-		s->timestamp = (long long)ctl2 * 1000000 - 1;
-		s->expiration = -1;
-		s->testing = ctl2 & 1;
-		s->dnssec = (ctl2 >> 1) & 1;
-		s->aligned = (ctl2 >> 2) & 1;
-	}
-}
-
-static void
-fill_dmarc(struct dmarc_result *d, struct pool *pool, const uint8_t *ctl)
-{
-	d->result = res(ctl[0]);
-	S(d->domain); S(d->org_domain); S(d->record_domain); S(d->record);
-	S(d->policy); S(d->policy_tag); S(d->p); S(d->sp); S(d->np);
-	S(d->aligned_dkim_domain); S(d->rua); S(d->ruf); S(d->reason);
-	d->pct = (int)ctl[1] - 28;
-	d->testing = ctl[1] & 1;
-	d->psd = (ctl[1] >> 1) & 1;
-	d->adkim = (char)ctl[2];
-	d->aspf = (char)ctl[3];
-	d->spf_aligned = ctl[0] >> 7;
-	d->dkim_aligned = (ctl[0] >> 6) & 1;
-	d->dnssec = (ctl[0] >> 5) & 1;
-	d->rfc7489.result = res(ctl[1]);
-	S(d->rfc7489.org_domain); S(d->rfc7489.policy); S(d->rfc7489.note);
-}
-
-static void
-fill(struct verify_result *r, struct report_meta *m, struct pool *pool,
-    const uint8_t *ctl)
-{
-	memset(r, 0, sizeof(*r));
-	S(r->client_ip); S(r->helo); S(r->mail_from);
-	r->nrcpt = small_count(ctl[0]);
-	r->rcpt = r->nrcpt ? xcalloc(r->nrcpt, sizeof(char *)) : NULL;
-	for (size_t i = 0; i < r->nrcpt; i++)
-		S(r->rcpt[i]);
-	S(r->message_error); S(r->from); S(r->from_address); S(r->from_domain);
-	S(r->message_id); S(r->subject);
-	fill_spf(&r->spf, pool, ctl[1]);
-	fill_spf(&r->spf_helo, pool, ctl[2]);
-	fill_dkim(r, pool, ctl[3], ctl[4]);
-	fill_dmarc(&r->dmarc, pool, ctl + 5);
-	r->adsp.result = res(ctl[9]);
-	S(r->adsp.domain); S(r->adsp.policy); S(r->adsp.record); S(r->adsp.reason);
-	r->iprev.result = res(ctl[10]);
-	S(r->iprev.ip); S(r->iprev.ptr); S(r->iprev.reason);
-	r->iprev.nnames = small_count(ctl[11]);
-	r->iprev.names = r->iprev.nnames ? xcalloc(r->iprev.nnames, sizeof(char *)) : NULL;
-	for (size_t i = 0; i < r->iprev.nnames; i++)
-		S(r->iprev.names[i]);
-	r->elapsed_us = (uint64_t)ctl[12] * 977;
-	memset(m, 0, sizeof(*m));
-	if (ctl[13] & 1) {
-		m->id = pick(pool); m->authserv_id = pick(pool);
-		m->received_at = pick(pool); m->client_port = pick(pool);
-		m->tls_protocol = pick(pool); m->tls_cipher = pick(pool);
-		m->tag = pick(pool); m->file = pick(pool);
-	}
-}
-
-static void
-unfill(struct verify_result *r)
-{
-	free(r->rcpt);
-	free(r->spf.steps);
-	free(r->spf_helo.steps);
-	free(r->dkim);
-	free(r->iprev.names);
-}
 
 static int
 is_result_word(const char *s, size_t n)
@@ -311,23 +175,14 @@ check_json(const struct verify_result *r, const struct report_meta *m, int prett
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t ctl[REPORT_CTL] = { 0 };
-	struct pool pool = { NULL, 0, 0 };
+	uint8_t ctl[REPORT_CTL];
+	struct pool pool;
 	struct verify_result r;
 	struct report_meta m;
-	const char *authserv, *p, *end;
+	const char *authserv;
 	char *ar0, *ar1;
-	size_t k = size < REPORT_CTL ? size : REPORT_CTL;
 
-	memcpy(ctl, data, k);
-	for (p = (const char *)data + k, end = (const char *)data + size; p < end;) {
-		const char *z = memchr(p, '\0', (size_t)(end - p));
-		size_t l = z ? (size_t)(z - p) : (size_t)(end - p);
-
-		pool.s = xreallocarray(pool.s, pool.n + 1, sizeof(char *));
-		pool.s[pool.n++] = xstrndup(p, l);
-		p += l + 1;
-	}
+	pool_load(&pool, data, size, ctl, 0);
 	fill(&r, &m, &pool, ctl);
 	authserv = m.authserv_id ? m.authserv_id : "localhost";
 
@@ -349,8 +204,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(ar1);
 
 	unfill(&r);
-	for (size_t i = 0; i < pool.n; i++)
-		free(pool.s[i]);
-	free(pool.s);
+	pool_free(&pool);
 	return 0;
 }

@@ -237,12 +237,377 @@ def adsp_seeds():
         write('adsp', k, v)
 
 
+# ---------------------------------------------------------------- smtp_cmd
+SMTP_CMDS = {
+    'mail': 'MAIL FROM:<alice@example.com> SIZE=1000 BODY=8BITMIME',
+    'mail-null': 'MAIL FROM:<>',
+    'mail-space': 'MAIL FROM: <a@b.example> SMTPUTF8',
+    'mail-dup-param': 'MAIL FROM:<a@b.example> SIZE=1 SIZE=2',
+    'mail-huge-size': 'MAIL FROM:<a@b.example> SIZE=999999999999999999999',
+    'rcpt': 'RCPT TO:<check@mailtest.example>',
+    'rcpt-tag': 'RCPT TO:<check+ci-42.from@MailTest.Example>',
+    'rcpt-tag-bad': 'RCPT TO:<check+a/b@mailtest.example>',
+    'rcpt-other': 'RCPT TO:<test.x+t@example.org>',
+    'rcpt-postmaster': 'RCPT TO:<Postmaster>',
+    'source-route': 'RCPT TO:<@relay.example,@b.example:user@c.example>',
+    'percent': 'RCPT TO:<user%other.example@mailtest.example>',
+    'bang': 'RCPT TO:<other.example!user@mailtest.example>',
+    'quoted-at': 'RCPT TO:<"user@other.example"@mailtest.example>',
+    'quoted': 'MAIL FROM:<"a b\\"c"@example.com>',
+    'literal4': 'MAIL FROM:<a@[192.0.2.1]>',
+    'literal6': 'MAIL FROM:<a@[IPv6:2001:db8::1]>',
+    'utf8': 'MAIL FROM:<\u00e9l\u00e8ve@\u00e9cole.example> SMTPUTF8',
+    'bad-utf8': b'MAIL FROM:<a\xff@example.com>',
+    'ehlo': 'EHLO client.example.com',
+    'helo-ctl': 'HELO a\x01b',
+    'nul': 'NOOP\x00x',
+    'long-local': 'MAIL FROM:<' + 'a' * 65 + '@example.com>',
+    'long-domain': 'MAIL FROM:<a@' + '.'.join(['b' * 63] * 5) + '>',
+    'get': 'GET / HTTP/1.0',
+    'starttls': 'STARTTLS',
+    'trailing-space': 'QUIT   ',
+    'lower': 'mail from:<a@b.example> body=7bit',
+    'dash-label': 'RCPT TO:<a@-b.example>',
+}
+
+
+def smtp_cmd_seeds():
+    for k, v in SMTP_CMDS.items():
+        write('smtp_cmd', k, v)
+
+
+# ---------------------------------------------------------------- smtp_data
+def data_input(body, normalize=0, max_line=250, max_size=0, cuts=()):
+    ctl = bytes([normalize, max_line, max_size, len(cuts)])
+    cut = b''.join(bytes([c >> 8, c & 255]) for c in cuts)
+    if isinstance(body, str):
+        body = body.encode('latin-1')
+    return ctl + cut + body
+
+
+DATA = {
+    'simple': 'Subject: x\r\n\r\nhello\r\n.\r\nMAIL FROM:<a@b>\r\n',
+    'empty': '.\r\n',
+    'stuffed': '..leading dot\r\n.\r\n',
+    'stuffed-alone': '..\r\n.\r\n',
+    'bare-lf-dot': 'a\n.\nb\r\n.\r\n',
+    'lf-dot-crlf': 'a\n.\r\nb\r\n.\r\n',
+    'cr-dot-cr': 'a\r.\rb\r\n.\r\n',
+    'cr-dot-lf': 'a\r.\nb\r\n.\r\n',
+    'nul-dot': 'a\r\n\x00.\r\nb\r\n.\r\n',
+    'dot-cr-x': 'a\r\n.\rx\r\n.\r\n',
+    'no-end': 'a\r\nb\r\n',
+    'cr-crlf': 'a\r\r\n.\r\n',
+    'long-line': 'x' * 300 + '\r\n.\r\n',
+}
+
+
+def smtp_data_seeds():
+    for k, v in DATA.items():
+        write('smtp_data', k, data_input(v))
+        write('smtp_data', k + '-normalize', data_input(v, normalize=1, cuts=(3, 7, 11)))
+    write('smtp_data', 'too-big', data_input('a' * 100 + '\r\n.\r\n', max_size=2))
+    write('smtp_data', 'split-terminator', data_input('ab\r\n.\r\n', cuts=(3, 4, 5, 6)))
+
+
+# ---------------------------------------------------------------- session
+def session_input(stream, ctl=(0, 0, 3, 100, 9, 5, 2, 0), cuts=()):
+    c = list(ctl)
+    c[7] = (c[7] & 3) | (len(cuts) << 2)
+    cut = b''.join(bytes([x >> 8, x & 255]) for x in cuts)
+    if isinstance(stream, str):
+        stream = stream.encode('utf-8', 'surrogateescape')
+    return bytes(c) + cut + stream
+
+
+CHECK_ADDR = 'check@fuzz.example'
+TX = ('EHLO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<%s>\r\nDATA\r\n' % CHECK_ADDR)
+SESSIONS = {
+    'normal': TX + 'Subject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n',
+    'two-tx': TX + 'x\r\n.\r\n' + TX.replace('EHLO client.example\r\n', '') + 'y\r\n.\r\nQUIT\r\n',
+    'helo': 'HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<check+tag@fuzz.example>\r\nDATA\r\n.\r\nQUIT\r\n',
+    'smuggle-lf': TX + 'a\r\n\n.\n' + 'MAIL FROM:<x@y.example>\r\nRCPT TO:<%s>\r\nDATA\r\nsmuggled\r\n.\r\n' % CHECK_ADDR + '\r\n.\r\nQUIT\r\n',
+    'smuggle-cr': TX + 'a\r\n\r.\r' + 'MAIL FROM:<x@y.example>\r\n' + '\r\n.\r\n',
+    'smuggle-nul': TX + 'a\r\n\x00.\r\nRSET\r\n.\r\n',
+    'bad-commands': 'EHLO x\r\nFOO\r\nMAIL TO:<x>\r\nRCPT TO:<a@b.example>\r\nDATA\r\n\x01\r\nVRFY x\r\nHELP\r\nEXPN x\r\n',
+    'relay': 'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u%v@fuzz.example>\r\nRCPT TO:<@a,@b:c@fuzz.example>\r\nRCPT TO:<u@other.example>\r\nDATA\r\n',
+    'rcpt-limit': 'EHLO x\r\nMAIL FROM:<a@b.example>\r\n' + ''.join('RCPT TO:<check+t%d@fuzz.example>\r\n' % i for i in range(8)) + 'DATA\r\n.\r\n',
+    'long-line': 'EHLO x\r\nNOOP ' + 'x' * 700 + '\r\nNOOP\r\n',
+    'long-partial': 'EHLO x\r\nNOOP ' + 'y' * 5000,
+    'long-text': TX + 'z' * 1200 + '\r\n.\r\nQUIT\r\n',
+    'size-param': 'EHLO x\r\nMAIL FROM:<a@b.example> SIZE=99999999\r\nMAIL FROM:<a@b.example> SIZE=10\r\n',
+    'big-message': TX + ('0123456789' * 50 + '\r\n') * 200 + '.\r\n',
+    'received-loop': TX + 'Received: a\r\nReceived: b\r\nReceived: c\r\nReceived: d\r\nReceived: e\r\n\r\n.\r\n',
+    'starttls': 'EHLO x\r\nSTARTTLS\r\nNOOP\r\n',
+    'http': 'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'rset': TX + 'RSET\r\n.\r\nRSET\r\nQUIT\r\n',
+    'no-ehlo': 'MAIL FROM:<a@b.example>\r\nRCPT TO:<x@y>\r\nDATA\r\nQUIT\r\n',
+    'eof-in-data': TX + 'half a message',
+    'utf8': 'EHLO x\r\nMAIL FROM:<\u00e9@\u00e9.example> SMTPUTF8\r\nRCPT TO:<%s>\r\nDATA\r\n\u00e9\r\n.\r\n' % CHECK_ADDR,
+    'bare-lf-normalize': TX + 'a\nb\n.\r\n',
+}
+
+
+def session_seeds():
+    for k, v in SESSIONS.items():
+        write('session', k, session_input(v))
+    write('session', 'normal-split', session_input(SESSIONS['normal'], cuts=(1, 10, 40, 60, 80, 95, 100)))
+    write('session', 'normal-lazy-shutdown', session_input(SESSIONS['two-tx'], ctl=(0, 0, 3, 100, 9, 5, 2, 3)))
+    write('session', 'normalize', session_input(SESSIONS['bare-lf-normalize'], ctl=(1, 0, 3, 100, 9, 5, 2, 0), cuts=(5, 50)))
+    write('session', 'smuggle-normalize', session_input(SESSIONS['smuggle-lf'], ctl=(1, 0, 3, 100, 9, 5, 2, 0)))
+    write('session', 'tiny-limits', session_input(SESSIONS['two-tx'], ctl=(0, 0, 0, 0, 0, 0, 0, 0)))
+
+
+# ---------------------------------------------------------------- spf_record / spf_eval
+SPF = {
+    'simple': 'v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 include:_spf.example.net -all',
+    'all-mechs': 'v=spf1 a mx/24 a:mail.example.com/24//64 mx:example.net ptr ptr:example.org '
+                 'exists:%{i}._spf.%{d} ~all',
+    'modifiers': 'v=spf1 redirect=_spf.example.com exp=explain.%{d} moo.cow-far_out=man:dog/cat',
+    'macros': 'v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d2} include:%{o}.%{h}.%{v}.%{p}.%{s} -all',
+    'dup-redirect': 'v=spf1 redirect=a.example redirect=b.example',
+    'bad-cidr': 'v=spf1 ip4:192.0.2.0/33 a/0 ip6:::1/129',
+    'bad-macro': 'v=spf1 exists:%{x} include:%{d0} a:%{c}.example',
+    'qualifiers': 'v=spf1 +a -mx ~ptr ?all',
+    'upper': 'V=SPF1 IP4:192.0.2.1 -ALL',
+    'no-space': 'v=spf1',
+    'spf2': 'v=spf10 -all',
+    'ctl': 'v=spf1 a\x01 -all',
+    'nul': 'v=spf1 a\x00b -all',
+    'eight-bit': 'v=spf1 include:\u00e9.example -all',
+    'long-label': 'v=spf1 include:' + 'x' * 70 + '.example',
+    'many-terms': 'v=spf1 ' + ' '.join('ip4:10.0.%d.0/24' % i for i in range(100)) + ' -all',
+    'trailing-dot': 'v=spf1 a:example.com. -all',
+    'toplabel-digits': 'v=spf1 a:example.123 -all',
+}
+MACROS = ['%{s}', '%{l}.%{o}', '%{ir}.%{v}._spf.%{d}', '%{d2r}', '%{l1r-}', '%%%_%-',
+          '%{S}', '%{c}%{r}%{t}', 'literal.example.', '%{i}' * 50, '%{d9999r.-+,/_=}',
+          '%{p}.%{h}', '%', '%{', '%{d0}', 'a b']
+
+
+def spf_seeds():
+    for k, v in SPF.items():
+        write('spf_record', k, b'\x01' + v.encode('utf-8', 'surrogateescape'))
+    write('spf_record', 'body-only', b'\x00a mx -all')
+    for i, m in enumerate(MACROS):
+        # mode: bit 1 expand, bits 2..: value length from the end
+        val = b'caf\xc3\xa9.a..b-c+d'
+        write('spf_record', 'macro-%d' % i, bytes([2 | (len(val) << 2)]) + m.encode() + val)
+
+
+def zone(*lines):
+    return '\n'.join(lines) + '\n'
+
+
+SPF_ZONES = {
+    'pass-ip4': zone('example.com TXT v=spf1 ip4:192.0.2.0/24 -all'),
+    'include': zone('example.com TXT v=spf1 include:_spf.example.net -all',
+                    '_spf.example.net TXT v=spf1 ip4:192.0.2.1 ip6:2001:db8::/32 ~all'),
+    'mx-a': zone('example.com TXT v=spf1 mx a:mail.example.com/24 -all',
+                 'example.com MX 10 mx1.example.com', 'example.com MX 20 mx2.example.com',
+                 'mx1.example.com A 192.0.2.1', 'mx2.example.com AAAA 2001:db8::1',
+                 'mail.example.com A 192.0.2.77'),
+    'ptr': zone('example.com TXT v=spf1 ptr -all',
+                '1.2.0.192.in-addr.arpa PTR mail.example.com', 'mail.example.com A 192.0.2.1'),
+    'redirect-exp': zone('example.com TXT v=spf1 redirect=_spf.example.com',
+                         '_spf.example.com TXT v=spf1 -all exp=why.example.com',
+                         'why.example.com TXT %{i} is not one of %{d}\'s hosts'),
+    'exists-macro': zone('example.com TXT v=spf1 exists:%{ir}.%{l}._spf.%{d} -all',
+                         '1.2.0.192.user._spf.example.com A 127.0.0.2'),
+    'loop': zone('example.com TXT v=spf1 include:example.com -all'),
+    'cname-loop': zone('example.com TXT v=spf1 include:a.example.com -all',
+                       'a.example.com CNAME b.example.com', 'b.example.com CNAME a.example.com'),
+    'servfail': zone('example.com TXT v=spf1 include:broken.example -all', 'broken.example SERVFAIL'),
+    'two-records': zone('example.com TXT v=spf1 -all', 'example.com TXT v=spf1 +all'),
+    'void': zone('example.com TXT v=spf1 a:n1.example a:n2.example a:n3.example -all'),
+    'helo': zone('mail.example.com TXT v=spf1 a -all', 'mail.example.com A 192.0.2.1'),
+    'huge-txt': zone('example.com TXT v=spf1 ' + 'ip4:10.%d.%d.0/24 ' * 0 + ' '.join(
+        'ip4:10.%d.%d.0/24' % (i // 200, i % 200) for i in range(400)) + ' -all'),
+}
+
+
+def spf_eval_seeds():
+    for k, v in SPF_ZONES.items():
+        write('spf_eval', k, b'\x00' + v.encode())
+    # 500 includes in a chain and a tree: the 10-term limit bounds the work
+    chain = ['example.com TXT v=spf1 include:i0.example.com -all']
+    chain += ['i%d.example.com TXT v=spf1 include:i%d.example.com -all' % (i, i + 1) for i in range(60)]
+    write('spf_eval', 'include-chain', b'\x00' + zone(*chain).encode())
+    tree = ['example.com TXT v=spf1 ' + ' '.join('include:t%d.example.com' % i for i in range(20)) + ' -all']
+    tree += ['t%d.example.com TXT v=spf1 mx:m.example.com a:a%d.example.com -all' % (i, i) for i in range(20)]
+    tree += ['m.example.com MX %d mx%d.example.com' % (i, i) for i in range(12)]
+    write('spf_eval', 'include-tree', b'\x03' + zone(*tree).encode())
+
+
+# ---------------------------------------------------------------- dmarc_record
+DMARC = {
+    'full': 'v=DMARC1; p=reject; sp=quarantine; np=none; adkim=s; aspf=r; pct=50; '
+            'rua=mailto:a@example.com,mailto:b@example.net!10m; ruf=mailto:f@example.com; '
+            'fo=0:1:d:s; ri=3600; rf=afrf; t=y; psd=n',
+    'minimal': 'v=DMARC1; p=none',
+    'spaces': 'v = DMARC1 ;p = quarantine ; ; ;',
+    'bad-values': 'v=DMARC1; p=block; adkim=x; pct=150; rua=http://x; fo=9',
+    'dups': 'v=DMARC1; p=none; p=reject; sp=none; sp=reject',
+    'no-p-rua': 'v=DMARC1; rua=mailto:d@example.com',
+    'lowercase-v': 'v=dmarc1; p=none',
+    'v-not-first': 'p=none; v=DMARC1',
+    'unknown-tags': 'v=DMARC1; p=none; foo=bar; x; =y; z=',
+    'many-tags': 'v=DMARC1; ' + '; '.join('t%d=v' % i for i in range(80)),
+    'many-uris': 'v=DMARC1; p=none; rua=' + ','.join('mailto:r%d@example.com' % i for i in range(40)),
+    'nul': 'v=DMARC1; p=none\x00; sp=reject',
+    'eight-bit': 'v=DMARC1; p=none; rua=mailto:\u00e9@example.com',
+    'tab': 'v\t=\tDMARC1\t;\tp\t=\treject',
+}
+
+
+def dmarc_seeds():
+    for k, v in DMARC.items():
+        write('dmarc_record', k, b'\x00' + v.encode('utf-8', 'surrogateescape'))
+    for i, d in enumerate(['a.b.c.d.e.f.g.h.i.j.example.com', 'Example.COM.', 'com', 'x..y', '.']):
+        write('dmarc_record', 'walk-%d' % i, b'\x02' + d.encode())
+
+
+# ---------------------------------------------------------------- dkim_key / dkim_sig / dkim
+def dkim_seeds():
+    sys.path.insert(0, os.path.dirname(HERE))
+    import dkimsign
+    for name in ('rsa2048', 'rsa1024', 'rsa512', 'ed25519'):
+        k = dkimsign.key(name)
+        write('dkim_key', name, k.txt)
+        write('dkim_key', name + '-folded', k.txt.replace('p=', 'h=sha256:sha1 ; t=y:s;\r\n p=')
+              .replace('A', '\r\n\tA', 3))
+    pkcs1 = subprocess_pkcs1(os.path.join(dkimsign.KEYDIR, 'rsa1024.pem'))
+    write('dkim_key', 'rsa-pkcs1', 'v=DKIM1; k=rsa; p=' + pkcs1)
+    for k, v in {
+        'revoked': 'v=DKIM1; p=', 'unknown-k': 'v=DKIM1; k=dsa; p=AAAA',
+        'v-second': 'k=rsa; v=DKIM1; p=AAAA', 'v2': 'v=DKIM2; p=AAAA', 'no-p': 'v=DKIM1; k=rsa',
+        'bad-b64': 'v=DKIM1; p=A===', 'dup': 'v=DKIM1; p=AAAA; p=AAAA', 'nul': 'v=DKIM1; p=AA\x00AA',
+        'ed-wrong-len': 'v=DKIM1; k=ed25519; p=AAAA', 'bad-name': 'v=DKIM1; 1x=2; p=',
+        'eight-bit': 'v=DKIM1; n=caf\u00e9; p=',
+    }.items():
+        write('dkim_key', k, v)
+
+    msg = dkimsign.message('Joe <joe@example.com>', subject='fuzz seed')
+    zone_lines = []
+    for name in ('rsa2048', 'ed25519', 'rsa1024'):
+        zone_lines.append('%s._domainkey.example.com TXT %s' % (name, dkimsign.key(name).txt))
+    signed = {}
+    signed['rsa'] = dkimsign.sign(msg, 'example.com', selector='rsa2048', key_name='rsa2048')
+    signed['ed25519'] = dkimsign.sign(msg, 'example.com', selector='ed25519', key_name='ed25519')
+    signed['both'] = dkimsign.sign(signed['rsa'], 'example.com', selector='ed25519', key_name='ed25519')
+    signed['simple-l'] = dkimsign.sign(msg, 'example.com', selector='rsa1024', key_name='rsa1024',
+                                       canon=('simple', 'simple'), length=True)
+    signed['no-key'] = dkimsign.sign(msg, 'example.com', selector='missing', key_name='rsa2048')
+    z = '\n'.join(zone_lines).encode()
+    for k, v in signed.items():
+        write('dkim', k, z + b'\n%%\n' + v)
+        sig = v.split(b'\r\n\r\n', 1)[0].split(b'DKIM-Signature:', 1)[1]
+        sig = sig.split(b'\r\nFrom:', 1)[0].split(b'\r\nDKIM-Signature:', 1)[0]
+        write('dkim_sig', k, b'\x02' + sig)
+    many = msg
+    for i in range(20):
+        many = dkimsign.sign(many, 'example.com', selector='rsa2048', key_name='rsa2048')
+    write('dkim', 'twenty-sigs', z + b'\n%%\n' + many)
+    write('dkim', 'servfail-key', b'rsa2048._domainkey.example.com SERVFAIL\n%%\n' + signed['rsa'])
+    write('dkim', 'cname-key', b'rsa2048._domainkey.example.com CNAME k.example.net\n'
+          b'k.example.net TXT ' + dkimsign.key('rsa2048').txt.encode() + b'\n%%\n' + signed['rsa'])
+    for k, v in {
+        'no-v': 'a=rsa-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA',
+        'sha1': 'v=1; a=rsa-sha1; d=example.com; s=s; h=from; bh=AAAA; b=AAAA',
+        'no-from': 'v=1; a=rsa-sha256; d=example.com; s=s; h=to:subject; bh=AAAA; b=AAAA',
+        'i-outside': 'v=1; a=rsa-sha256; d=example.com; i=@evil.example; s=s; h=from; bh=AAAA; b=AAAA',
+        'i-qp': 'v=1; a=rsa-sha256; d=example.com; i=a=40b@sub.example.com; s=s; h=from; bh=AAAA; b=AAAA',
+        'expired': 'v=1; a=rsa-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA; t=100; x=200',
+        'x-before-t': 'v=1; a=rsa-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA; t=200; x=100',
+        'bad-d': 'v=1; a=rsa-sha256; d=exa mple.com; s=s; h=from; bh=AAAA; b=AAAA',
+        'long-names': 'v=1; a=rsa-sha256; d=' + 'd' * 200 + '.example; s=' + 's' * 60 + '; h=from; bh=AAAA; b=AAAA',
+        'hostile-q': 'v=1; a=rsa-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA; q=dns/txt:x\x7f',
+        'l-huge': 'v=1; a=rsa-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA; l=99999999999999999999',
+        'dup-tag': 'v=1; v=1; a=rsa-sha256',
+    }.items():
+        write('dkim_sig', k, b'\x02' + k.encode() * 0 + v.encode('latin-1'))
+
+
+def subprocess_pkcs1(path):
+    import base64
+    import subprocess
+    der = subprocess.run(['openssl', 'rsa', '-in', path, '-RSAPublicKey_out', '-outform', 'DER'],
+                         check=True, capture_output=True).stdout
+    return base64.b64encode(der).decode()
+
+
+# ---------------------------------------------------------------- proxy
+def proxy_v2(cmd=1, fam=1, proto=1, addr=b'\xc0\x00\x02\x01\xc6\x33\x64\x07\x9c\x40\x00\x19', tlv=b''):
+    body = addr + tlv
+    return (b'\r\n\r\n\x00\r\nQUIT\n' + bytes([0x20 | cmd, fam << 4 | proto]) +
+            struct.pack('>H', len(body)) + body)
+
+
+def proxy_seeds():
+    v1 = {
+        'tcp4': 'PROXY TCP4 192.0.2.1 198.51.100.7 40000 25\r\nEHLO x\r\n',
+        'tcp6': 'PROXY TCP6 2001:db8::1 2001:db8::2 40000 25\r\n',
+        'unknown': 'PROXY UNKNOWN whatever\r\n',
+        'unknown-bare': 'PROXY UNKNOWN\r\n',
+        'double-space': 'PROXY TCP4  192.0.2.1 198.51.100.7 1 2\r\n',
+        'port-zero-lead': 'PROXY TCP4 192.0.2.1 198.51.100.7 01 2\r\n',
+        'v6-in-tcp4': 'PROXY TCP4 2001:db8::1 ::1 1 2\r\n',
+        'long': 'PROXY TCP6 ' + 'f' * 120 + '\r\n',
+        'bare-cr': 'PROXY TCP4 1.2.3.4\r5.6.7.8 1 2\r\n',
+        'smtp': 'EHLO client.example\r\n',
+    }
+    for k, v in v1.items():
+        write('proxy', 'v1-' + k, b'\x00' + v.encode())
+    write('proxy', 'v1-split', b'\x0e\x10\x40\x80\xc0' + v1['tcp4'].encode())
+    write('proxy', 'v2-tcp4', b'\x00' + proxy_v2() + b'EHLO x\r\n')
+    write('proxy', 'v2-tcp6', b'\x00' + proxy_v2(fam=2, addr=bytes(range(16)) + bytes(range(16, 32)) + b'\x9c\x40\x00\x19'))
+    write('proxy', 'v2-local', b'\x00' + proxy_v2(cmd=0, fam=0, proto=0, addr=b''))
+    write('proxy', 'v2-tlv', b'\x00' + proxy_v2(tlv=b'\x01\x00\x02h2\x04\x00\x00'))
+    write('proxy', 'v2-unix', b'\x00' + proxy_v2(fam=3, addr=bytes(216)))
+    write('proxy', 'v2-short', b'\x00' + proxy_v2(addr=b'\x01\x02'))
+    write('proxy', 'v2-udp', b'\x00' + proxy_v2(proto=2))
+    write('proxy', 'v2-split', b'\x06\x05\x0c\x0e\x10' + proxy_v2())
+    for i, c in enumerate(['192.0.2.0/24', '10.0.0.0/8', '2001:db8::/32', '127.0.0.1', '::/0',
+                           '0.0.0.0/0', '192.0.2.1/24', '10.0.0.0/33', '2001:db8::1/128']):
+        write('proxy', 'cidr-%d' % i, b'\x01' + c.encode() + bytes(range(7, 23)))
+
+
+# ---------------------------------------------------------------- report_human
+def report_human_seeds():
+    msg = ('From: "Evil <script>alert(1)</script>" <evil@example.com>\r\n'
+           'Reply-To: x@example.net\r\nSubject: =?utf-8?q?caf=C3=A9?= \u202eevil\r\n'
+           'Message-ID: <id"><script>@x>\r\n\r\nbody\r\n')
+    hostile = [msg, 'sender@example.com', 'from', '<img src=x onerror=alert(1)>',
+               'javascript:alert(1)', '"onmouseover="alert(1)', "' onclick='x",
+               '&amp;&lt;', '\r\nBcc: victim@example.com', 'x\nSubject: injected',
+               '\u202e\u2066bidi\u2069', '\x1b[31mansi', 'a' * 400, 'word ' * 100,
+               '=?utf-8?b?PHNjcmlwdD4=?=', '\x00', b'\xff\xfe\xc3', 'caf\u00e9 \U0001f600',
+               'line1\nline2\r\nline3\rline4', '<!--', ']]>', '</td></tr></table><h1>x']
+    write('report_human', 'hostile', report([2, 7, 6, 3, 7, 2, 100, ord('r'), ord('s'), 2, 2, 2, 9, 1, 3],
+                                            hostile))
+    write('report_human', 'plain', report([1, 1, 1, 1, 1, 1, 0, 0, 0, 8, 1, 1, 5, 1, 1], [
+        'From: a@example.com\r\nSubject: hi\r\nMessage-ID: <a@b>\r\n\r\n', 'a@example.com', '\x7f',
+        '192.0.2.1', 'mail.example.com', 'alice@example.com']))
+    write('report_human', 'tag-replyto', report([2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2], [
+        'From: a@example.com\r\nReply-To: "x\r\n y" <b\r\n @example.net>\r\n\r\n', 'a@example.com',
+        'replyto', 'x' * 70, '\u00e9' * 40]))
+
+
 def main():
     msg_seeds()
     config_seeds()
     dns_seeds()
     report_seeds()
     adsp_seeds()
+    smtp_cmd_seeds()
+    smtp_data_seeds()
+    session_seeds()
+    spf_seeds()
+    spf_eval_seeds()
+    dmarc_seeds()
+    dkim_seeds()
+    proxy_seeds()
+    report_human_seeds()
     n = sum(len(os.listdir(os.path.join(CORPUS, d))) for d in os.listdir(CORPUS))
     print('%d files under %s' % (n, CORPUS))
 

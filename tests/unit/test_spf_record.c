@@ -476,6 +476,11 @@ test_hostile(void)
 	p = spf_printable("v=spf1 a\0b\r", 11);
 	T_EQ_STR(p, "v=spf1 a\\x00b\\x0D", "printable");
 	free(p);
+	/* and 8-bit octets, as spf_record.h says (found by fuzz_spf_record) */
+	p = spf_printable("v=spf1 include:caf\xc3\xa9.example \x7f\xff", 31);
+	T_EQ_STR(p, "v=spf1 include:caf\\xC3\\xA9.example \\x7F\\xFF",
+	    "printable: 8-bit and DEL escaped (regress fuzz_spf_record)");
+	free(p);
 	sbuf_free(&b);
 }
 
