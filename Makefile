@@ -91,7 +91,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 unit: $(UNIT_BIN)
 
 san:
-	$(MAKE) SAN=1 all unit
+	$(MAKE) -j$(NPROC) SAN=1 all unit
 
 # ---- tests ---------------------------------------------------------------
 # tests/check.sh runs one build's suites; MAILTEST_BUILD tells it which.
@@ -147,6 +147,9 @@ FUZZ_BUILD  := build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS   ?= 1
+# make check runs its suites one after the other; the builds inside it use
+# every core
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
 FUZZ_TARGETS ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option \
@@ -202,8 +205,9 @@ fuzz:
 
 fuzz-smoke:
 	@if tests/fuzz/run.sh probe "$(FUZZ_CC)"; then \
-	    $(MAKE) --no-print-directory fuzz-build && \
-	    $(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/fuzz/run.sh smoke; \
+	    $(MAKE) -j$(NPROC) --no-print-directory fuzz-build && \
+	    $(FUZZ_ENV) FUZZ_JOBS=$(NPROC) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+	    tests/fuzz/run.sh smoke; \
 	else \
 	    echo "fuzz-smoke: SKIPPED: $(FUZZ_CC) with libFuzzer (-fsanitize=fuzzer)" \
 	        "not found; install clang-14 and libclang-rt-14-dev to run the fuzz targets"; \

@@ -58,7 +58,7 @@ check)
 	# the benchmark peer (mailauth, from npm); Debian's nodejs only if none
 	command -v npm >/dev/null 2>&1 || install_pkgs nodejs npm
 	make bench-deps || echo "bootstrap: npm install of mailauth failed; its benchmark rows will say n/a"
-	make -j"$jobs" all
+	make -j"$jobs" all unit
 	exec make check
 	;;
 deps)

@@ -8,6 +8,7 @@ as text, never as elements; a hostile query is refused.
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -49,6 +50,9 @@ def test_list_and_report_pages_in_chromium(smtpd_factory, dns, browser):
     dns.set_zone(dict(ZONE))
     d = smtpd_factory(**web_conf())
     good = send(d, 'ui-good', 'pass.example', subject='Order confirmation #4711')
+    # the list is newest first by arrival, to the second, then by id, which is
+    # time-ordered only to 10 ms: let the second message arrive a second later
+    time.sleep(1.05 - time.time() % 1)
     evil = send(d, 'ui-evil', 'fail.example', subject=EVIL_SUBJECT, from_hdr=EVIL_FROM)
     wait_stored(d, good)
     wait_stored(d, evil)
