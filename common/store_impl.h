@@ -26,6 +26,16 @@
 #define STORE_COLS_ALL		STORE_COLS_SUMMARY ", report, headers"
 #define STORE_NCOLS_ALL		21
 #define STORE_SCHEMA_VERSION	1
+/* The indexes, the same in both backends (after their CREATE TABLE). */
+#define STORE_INDEX_SQL \
+	"CREATE INDEX IF NOT EXISTS mailtest_reports_created ON mailtest_reports (created);" \
+	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag ON mailtest_reports (tag, created);" \
+	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag_base ON mailtest_reports " \
+	" (tag_base, created);" \
+	"CREATE INDEX IF NOT EXISTS mailtest_reports_sender ON mailtest_reports " \
+	" (sender_domain, created);" \
+	"CREATE INDEX IF NOT EXISTS mailtest_reports_from ON mailtest_reports " \
+	" (from_domain, created);"
 
 struct store_conn;
 

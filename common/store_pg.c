@@ -80,14 +80,7 @@ static const char schema_sql[] =
 	" iprev TEXT, reply_state TEXT NOT NULL, reply_detail TEXT,"
 	" reply_attempts INTEGER NOT NULL DEFAULT 0, reply_updated BIGINT NOT NULL,"
 	" report TEXT NOT NULL, headers BYTEA, seq BIGSERIAL);"
-	"CREATE INDEX IF NOT EXISTS mailtest_reports_created ON mailtest_reports (created);"
-	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag ON mailtest_reports (tag, created);"
-	"CREATE INDEX IF NOT EXISTS mailtest_reports_tag_base ON mailtest_reports "
-	" (tag_base, created);"
-	"CREATE INDEX IF NOT EXISTS mailtest_reports_sender ON mailtest_reports "
-	" (sender_domain, created);"
-	"CREATE INDEX IF NOT EXISTS mailtest_reports_from ON mailtest_reports "
-	" (from_domain, created);";
+	STORE_INDEX_SQL;
 
 struct store_conn {
 	PGconn		*pg;		/* owned */
