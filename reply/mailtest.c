@@ -196,6 +196,29 @@ verify_one(struct verify_ctx *ctx, const struct verify_opts *o, const char *file
 	return rc;
 }
 
+/* One more DNS server from the command line: -1 (said) past DNS_MAX_SERVERS. */
+static int
+opt_server(const char **v, int *n, const char *arg, const char *flag)
+{
+	if (*n == DNS_MAX_SERVERS) {
+		fprintf(stderr, "%s: at most %d %s\n", progname, DNS_MAX_SERVERS, flag);
+		return -1;
+	}
+	v[(*n)++] = arg;
+	return 0;
+}
+
+/* --dns-timeout MS: -1 (said) unless 10 to 60000. */
+static int
+opt_dns_timeout(const char *arg, long *out)
+{
+	if (str_to_long(arg, 10, 60000, out) < 0) {
+		fprintf(stderr, "%s: --dns-timeout: 10 to 60000 ms\n", progname);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
@@ -241,19 +264,12 @@ cmd_verify(int argc, char **argv)
 			o.rcpt[o.nrcpt++] = optarg;
 			break;
 		case 'd':
-			if (o.ndns == DNS_MAX_SERVERS) {
-				fprintf(stderr, "%s: at most %d --dns servers\n", progname,
-				    DNS_MAX_SERVERS);
+			if (opt_server(o.dns, &o.ndns, optarg, "--dns servers") < 0)
 				return 2;
-			}
-			o.dns[o.ndns++] = optarg;
 			break;
 		case 'T':
-			if (str_to_long(optarg, 10, 60000, &v) < 0) {
-				fprintf(stderr, "%s: --dns-timeout: 10 to 60000 ms\n", progname);
+			if (opt_dns_timeout(optarg, &o.dns_timeout) < 0)
 				return 2;
-			}
-			o.dns_timeout = v;
 			break;
 		case 'N':
 			o.no_domain_check = 1;
@@ -417,12 +433,8 @@ cmd_dns_check(int argc, char **argv)
 			sel[nsel++] = optarg;
 			break;
 		case 'S':
-			if (dc.nservers == DNS_MAX_SERVERS) {
-				fprintf(stderr, "%s: at most %d --server\n", progname,
-				    DNS_MAX_SERVERS);
+			if (opt_server(dc.servers, &dc.nservers, optarg, "--server") < 0)
 				return 2;
-			}
-			dc.servers[dc.nservers++] = optarg;
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
@@ -432,10 +444,8 @@ cmd_dns_check(int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'T':
-			if (str_to_long(optarg, 10, 60000, &timeout) < 0) {
-				fprintf(stderr, "%s: --dns-timeout: 10 to 60000 ms\n", progname);
+			if (opt_dns_timeout(optarg, &timeout) < 0)
 				return 2;
-			}
 			break;
 		case 'D': suggest = 1; break;
 		case 'c': config = optarg; break;
